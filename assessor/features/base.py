@@ -1,0 +1,87 @@
+"""What every extractor returns: named numeric features plus evidence a mediator can check.
+
+An extractor is a pure function ``extract(case, knowledge=None) -> Signals``: no I/O, no
+global state, no model. Knowledge (lexicons, calendar, caps) is read-only data loaded once
+and passed in, with a cached default when ``None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Direction(StrEnum):
+    """Which way an evidence item points."""
+
+    minor = "minor"
+    adult = "adult"
+    neutral = "neutral"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    """A pointer to one input record: ``chats/m12``, ``recharges/ord-7``, ``face_checks/2``."""
+
+    record: str
+    at: datetime | None = None
+    excerpt: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"record": self.record, "at": self.at.isoformat() if self.at else None, "excerpt": self.excerpt}
+
+
+def record_ref(list_name: str, record: Any, index: int, *, at: datetime | None = None,
+               excerpt: str | None = None, max_excerpt: int = 60) -> RecordRef:
+    """Reference a record by its ``id`` when it has one, else by its position in the list."""
+    rid = getattr(record, "id", None)
+    key = rid if rid not in (None, "") else str(index)
+    if excerpt is not None and len(excerpt) > max_excerpt:
+        excerpt = excerpt[: max_excerpt - 1] + "…"
+    return RecordRef(f"{list_name}/{key}", at, excerpt)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceItem:
+    """One readable reason, with a stable code and the records it rests on.
+
+    ``code`` is stable across versions (reports and rulebooks refer to it). ``strength`` is
+    the extractor's own count or magnitude (e.g. number of messages); the engine, not the
+    extractor, decides the log-odds weight.
+    """
+
+    code: str
+    direction: Direction
+    summary_en: str
+    summary_zh: str
+    records: tuple[RecordRef, ...] = ()
+    strength: float = 1.0
+    value: Any = None  # an extracted value, e.g. a stated age of 13
+
+
+@dataclass(frozen=True, slots=True)
+class FindingItem:
+    """A regulatory fact reported whatever the probability (caps broken, a guest paid, ...)."""
+
+    code: str
+    summary_en: str
+    summary_zh: str
+    basis: str
+    amount_cny: float | None = None
+    records: tuple[RecordRef, ...] = ()
+
+
+@dataclass(slots=True)
+class Signals:
+    """The output of one extractor for one case."""
+
+    extractor: str
+    version: str
+    features: dict[str, float] = field(default_factory=dict)
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    findings: list[FindingItem] = field(default_factory=list)
+    # Per-payment features for attribution, keyed by the recharge's record ref ("recharges/ord-1").
+    per_payment: dict[str, dict[str, float]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
