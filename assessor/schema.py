@@ -348,7 +348,7 @@ class LoginTrace(_Record):
     """One row of the anti-addiction system's behaviour record (NPPA interface field names)."""
 
     si: RecordId = Field(default=None, description="Session id pairing a login with its logout")
-    bt: Literal[0, 1] = Field(description="1 = login, 0 = logout")
+    bt: int = Field(ge=0, le=1, description="1 = login, 0 = logout")
     ot: Timestamp = Field(description="Unix seconds")
     ct: int | None = Field(default=None, description="0 = verified user, 2 = guest")
     di: OptionalText = Field(default=None, description="Device id")
@@ -557,6 +557,20 @@ class RulebookInfo(_Out):
     version: str | None = None
 
 
+class Reason(_Out):
+    id: str
+    weight: float
+    summary: str
+    summary_zh: str | None = None
+
+
+class TopReasons(_Out):
+    """At most four principal reasons on each side, ready for reports."""
+
+    minor: list[Reason] = Field(default_factory=list)
+    adult: list[Reason] = Field(default_factory=list)
+
+
 class Assessment(_Out):
     format: Literal["assessor.assessment/1"] = ASSESSMENT_FORMAT
     case_id: str
@@ -574,6 +588,7 @@ class Assessment(_Out):
     warnings: list[str] = Field(default_factory=list)
     model: ModelInfo = Field(default_factory=ModelInfo)
     rulebook: RulebookInfo = Field(default_factory=RulebookInfo)
+    top_reasons: TopReasons = Field(default_factory=TopReasons)
 
 
 def json_schema(kind: Literal["case", "assessment"]) -> dict[str, Any]:
