@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "assess": "assessor.engine",
+    "assess_many": "assessor.engine",
     "Case": "assessor.schema",
     "Assessment": "assessor.schema",
     "load_cases": "assessor.io",
@@ -19,9 +21,10 @@ _LAZY = {
     "CaseInputError": "assessor.io",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", "assess", "assess_many", "Case", "Assessment", "load_cases", "CaseError", "CaseInputError"]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from assessor.engine import assess, assess_many
     from assessor.io import CaseError, CaseInputError, load_cases
     from assessor.schema import Assessment, Case
 

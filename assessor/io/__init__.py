@@ -8,7 +8,6 @@ only cases and routes errors to ``on_error``. Nothing here raises anything but
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator

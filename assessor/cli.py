@@ -1,0 +1,189 @@
+"""The ``assessor`` command line: a thin typer layer over the library.
+
+Heavy modules (pandas, scikit-learn, the engine) are imported inside the commands, so
+``assessor --help`` stays instant. Exit codes follow the contract: 0 done, 2 wrong usage,
+3 some input was rejected (the rest was processed), 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="assessor",
+    help=(
+        "Explainable likelihood that a disputed game recharge was paid by a minor "
+        "(未成年人游戏充值退款证据评估).\n\nExample: assessor score sample_data/cases/02_grandparent_summer.json"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    table = "table"
+    markdown = "markdown"
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+class SchemaKind(StrEnum):
+    case = "case"
+    assessment = "assessment"
+
+
+PriorOption = Annotated[
+    float,
+    typer.Option("--prior", min=0.001, max=0.999, help="Prior probability that the payer was a minor."),
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", help="A model file from `assessor train` (default: the shipped model)."),
+]
+TrustOption = Annotated[
+    bool,
+    typer.Option(
+        "--trust-model",
+        help="Load a model file that is not the shipped one. Model files run code when loaded: "
+        "only trust files you made yourself.",
+    ),
+]
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _load_engine(model: Path | None, trust_model: bool):
+    from assessor.engine import Engine
+    from assessor.model import ModelTrustError
+
+    try:
+        return Engine.load(model_path=model, trust_model=trust_model)
+    except ModelTrustError as exc:
+        raise _fail(str(exc)) from None
+    except FileNotFoundError as exc:
+        raise _fail(f"model file not found: {exc.filename or model}") from None
+
+
+def _print_errors(errors: list, stream=None) -> None:
+    for error in errors:
+        typer.echo(f"rejected: {error}", err=True)
+
+
+@app.command()
+def score(
+    case: Annotated[str, typer.Argument(help="A case file (JSON, JSON Lines, table set) or - for standard input.")],
+    format: Annotated[
+        OutputFormat | None,
+        typer.Option("--format", "-f", help="json, table or markdown (default: table on a terminal, else json)."),
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of summaries: zh or en.")] = Lang.zh,
+    prior: PriorOption = 0.5,
+    model: ModelOption = None,
+    trust_model: TrustOption = False,
+) -> None:
+    """Score one case and show the verdict, the reasons on each side and their records.
+
+    Example: assessor score sample_data/cases/01_own_id_over_caps.json --format json
+    """
+    from assessor.io import read_cases
+    from assessor.render import render_assessment
+
+    engine = _load_engine(model, trust_model)
+    if format is None:
+        format = OutputFormat.table if sys.stdout.isatty() else OutputFormat.json
+    errors = []
+    scored = 0
+    for item in read_cases(case if case == "-" else Path(case)):
+        if not hasattr(item, "case_id") or item.__class__.__name__ == "CaseError":
+            errors.append(item)
+            continue
+        assessment = engine.assess(item, prior=prior)
+        render_assessment(assessment, format=format.value, lang=lang.value, out=sys.stdout)
+        scored += 1
+    _print_errors(errors)
+    if errors:
+        raise typer.Exit(EXIT_REJECTED)
+    if scored == 0:
+        raise _fail(f"no case found in {case}", EXIT_REJECTED)
+
+
+@app.command()
+def validate(
+    input: Annotated[str, typer.Argument(help="Any input form: JSON, JSON Lines, a folder, a table set, .xlsx, or -.")],
+) -> None:
+    """Check input without scoring; list every problem with its file, line or row, and field.
+
+    Example: assessor validate sample_data/tables_gbk
+    """
+    from assessor.io import CaseError, read_cases
+
+    good = bad = 0
+    for item in read_cases(input if input == "-" else Path(input)):
+        if isinstance(item, CaseError):
+            bad += 1
+            typer.echo(str(item))
+        else:
+            good += 1
+    typer.echo(f"{good} valid, {bad} rejected", err=True)
+    if bad:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
+def schema(kind: Annotated[SchemaKind, typer.Argument(help="case or assessment")]) -> None:
+    """Print the JSON Schema of the case or assessment format.
+
+    Example: assessor schema case > case.schema.json
+    """
+    from assessor.schema import json_schema
+
+    typer.echo(json.dumps(json_schema(kind.value), ensure_ascii=False, indent=2))
+
+
+@app.command()
+def simulate(
+    n: Annotated[int, typer.Argument(min=1, help="How many disputes to simulate.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write JSON Lines.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same file.")] = 0,
+) -> None:
+    """Write N labelled simulated disputes (JSON Lines) for training and testing.
+
+    The simulated world follows published facts and stated assumptions; it is not real data.
+    Example: assessor simulate 2000 -o sim.jsonl --seed 7
+    """
+    from assessor.simulate import write_simulated
+
+    written = write_simulated(n, output, seed=seed)
+    typer.echo(f"wrote {written} simulated cases to {output}", err=True)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning unexpected errors into exit code 1 without a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback for users
+        if os.environ.get("ASSESSOR_DEBUG"):
+            raise
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (set ASSESSOR_DEBUG=1 for details)", err=True)
+        sys.exit(EXIT_UNEXPECTED)

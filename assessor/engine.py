@@ -1,0 +1,414 @@
+"""The engine: signals in, an explainable assessment out.
+
+    log_odds = logit(prior) + model points + rule weights, then floors and ceilings
+    probability = sigmoid(log_odds)
+
+Every term is a contribution with an id, a family and the records behind it, so the sum can
+be read out to a family and to a company. The engine knows no file formats and no terminal.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assessor.features import chat
+from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
+from assessor.model import Scorecard, load_model, shipped_model_path
+from assessor.privacy import scrub
+from assessor.rules import Rulebook, load_rulebook
+from assessor.schema import (
+    Assessment,
+    Case,
+    Contribution,
+    Coverage,
+    EvidenceRef,
+    Finding,
+    ModelInfo,
+    RechargeAttribution,
+    RechargeStatus,
+    RuleApplied,
+    RulebookInfo,
+    band_for,
+)
+
+# Registered extractors; real-name and recharge-behaviour extractors join here when they land.
+EXTRACTORS = (chat.extract,)
+MAX_RECORDS_PER_REASON = 12
+TOP_REASONS = 4
+FAMILY_OF_COVERAGE = {"chat": "chats", "sessions": "sessions", "recharge": "recharges",
+                      "real_name": "real_name", "face_check": "face_checks"}
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+@dataclass(frozen=True)
+class FeatureLabel:
+    label_en: str
+    label_zh: str
+    evidence: tuple[str, ...] = ()
+
+
+@cache
+def feature_catalog() -> dict[str, FeatureLabel]:
+    """Readable names of model features and the evidence codes whose records back them."""
+    path = resources.files("assessor") / "data" / "features.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {
+        name: FeatureLabel(entry["label_en"], entry["label_zh"], tuple(entry.get("evidence", ())))
+        for name, entry in data["features"].items()
+    }
+
+
+@dataclass
+class CaseSignals:
+    """All extractors' output for one case, merged."""
+
+    features: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, list[EvidenceItem]] = field(default_factory=lambda: defaultdict(list))
+    findings: list = field(default_factory=list)
+    per_payment: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, signals: Signals) -> None:
+        self.features.update(signals.features)
+        for item in signals.evidence:
+            self.evidence[item.code].append(item)
+        self.findings.extend(signals.findings)
+        for ref, values in signals.per_payment.items():
+            self.per_payment[ref].update(values)
+        self.warnings.extend(signals.warnings)
+
+
+def extract_signals(case: Case) -> CaseSignals:
+    merged = CaseSignals()
+    for extract in EXTRACTORS:
+        merged.add(extract(case))
+    return merged
+
+
+def coverage_of(case: Case) -> Coverage:
+    rn = case.account.real_name if case.account else None
+    return Coverage(
+        real_name=bool(rn and (rn.status.value != "unknown" or rn.id_number or rn.birth_date)),
+        chats=bool(case.chats),
+        recharges=bool(case.recharges),
+        sessions=bool(case.sessions),
+        face_checks=bool(case.account and case.account.face_checks),
+    )
+
+
+def _refs(items: Iterable[EvidenceItem], direction: Direction | None = None) -> list[EvidenceRef]:
+    out: list[EvidenceRef] = []
+    seen: set[str] = set()
+    for item in items:
+        if direction is not None and item.direction not in (direction, Direction.neutral):
+            continue
+        for ref in item.records:
+            if ref.record in seen:
+                continue
+            seen.add(ref.record)
+            out.append(_evidence_ref(ref))
+            if len(out) >= MAX_RECORDS_PER_REASON:
+                return out
+    return out
+
+
+def _evidence_ref(ref: RecordRef) -> EvidenceRef:
+    return EvidenceRef(record=ref.record, at=ref.at, excerpt=scrub(ref.excerpt))
+
+
+class Engine:
+    """Scores cases with one model and one rulebook. One engine serves one case or a million."""
+
+    def __init__(self, scorecard: Scorecard | None, rulebook: Rulebook, model_info: ModelInfo):
+        self.scorecard = scorecard
+        self.rulebook = rulebook
+        self.model_info = model_info
+        self._swing_by_family: dict[str, float] = defaultdict(float)
+        if scorecard is not None:
+            rulebook.check_no_double_counting(scorecard.features)
+            for name, swing in scorecard.max_swing().items():
+                self._swing_by_family[name.split(".", 1)[0]] += swing
+
+    @classmethod
+    def load(cls, model_path: str | Path | None = None, *, trust_model: bool = False,
+             rulebook_path: str | Path | None = None) -> Engine:
+        if model_path is None and rulebook_path is None:
+            return default_engine()
+        card, sha = load_model(Path(model_path) if model_path else None, trust=trust_model)
+        info = ModelInfo(name="default" if model_path is None else Path(model_path).stem,
+                         version=str(card.metadata.get("version", "")) or None, sha256=sha)
+        return cls(card, load_rulebook(rulebook_path), info)
+
+    # ------------------------------------------------------------------ scoring
+
+    def assess(self, case: Case, *, prior: float = 0.5) -> Assessment:
+        if not 0.0 < prior < 1.0:
+            raise ValueError(f"prior must be strictly between 0 and 1 (got {prior})")
+        signals = extract_signals(case)
+        contributions = self._model_contributions(signals)
+        rules, floors, ceilings = self._apply_rules(signals)
+        log_odds = logit(prior) + sum(c.weight for c in contributions) + sum(r.weight or 0.0 for r in rules)
+        log_odds, bound_rules = self._bound(log_odds, floors, ceilings)
+        probability = sigmoid(log_odds)
+        payments, attributable, disputed = self._attribute(case, signals, log_odds)
+        coverage = coverage_of(case)
+        contributions.sort(key=lambda c: -abs(c.weight))
+        all_rules = sorted(rules, key=lambda r: -abs(r.weight or 0.0)) + bound_rules
+        return Assessment(
+            case_id=case.case_id,
+            probability=round(probability, 6),
+            band=band_for(probability),
+            log_odds=round(log_odds, 6),
+            prior=prior,
+            contributions=contributions,
+            rules=all_rules,
+            findings=self._findings(signals),
+            recharges=payments,
+            attributable_amount_cny=round(attributable, 2),
+            disputed_amount_cny=round(disputed, 2),
+            coverage=coverage,
+            warnings=self._warnings(case, signals, coverage),
+            model=self.model_info,
+            rulebook=RulebookInfo(version=self.rulebook.version),
+            top_reasons=top_reasons(contributions, all_rules),
+        )
+
+    def assess_many(self, cases: Iterable[Case], *, prior: float = 0.5) -> Iterator[Assessment]:
+        for case in cases:
+            yield self.assess(case, prior=prior)
+
+    def _model_contributions(self, signals: CaseSignals) -> list[Contribution]:
+        card = self.scorecard
+        if card is None:
+            return []
+        x = np.array([[signals.features.get(name, math.nan) for name in card.features]], dtype=float)
+        points = card.contributions(x)[0]
+        catalog = feature_catalog()
+        out = [Contribution(id="model.baseline", source="model", weight=round(card.base, 6),
+                            summary="Model baseline (calibration offset against the prior)",
+                            summary_zh="模型基线（相对先验的校准偏移）")]
+        for name, value, weight in zip(card.features, x[0], points, strict=True):
+            if weight == 0.0 or math.isnan(value):
+                continue
+            label = catalog.get(name, FeatureLabel(name, name))
+            direction = Direction.minor if weight > 0 else Direction.adult
+            evidence = [item for code in label.evidence for item in signals.evidence.get(code, ())]
+            shown = _format_value(name, value)
+            out.append(Contribution(
+                id=name,
+                source=name.split(".", 1)[0],
+                weight=round(float(weight), 6),
+                summary=f"{label.label_en}: {shown}",
+                summary_zh=f"{label.label_zh}：{shown}",
+                evidence=_refs(evidence, direction),
+            ))
+        return out
+
+    def _apply_rules(self, signals: CaseSignals):
+        applied: list[RuleApplied] = []
+        floors: list[tuple[float, RuleApplied]] = []
+        ceilings: list[tuple[float, RuleApplied]] = []
+        for rule in self.rulebook.rules:
+            if not all(c.holds(signals.features, signals.evidence) for c in rule.when):
+                continue
+            items = [item for c in rule.when if c.evidence for item in signals.evidence.get(c.evidence, ())]
+            entry = RuleApplied(
+                id=rule.id, effect=rule.effect, weight=rule.weight if rule.effect == "weight" else None,
+                bound=rule.bound, summary=_fill(rule.summary_en, items), summary_zh=_fill(rule.summary_zh, items),
+                basis=rule.basis, evidence=_refs(items),
+            )
+            if rule.effect == "weight":
+                applied.append(entry)
+            elif rule.effect == "floor":
+                floors.append((rule.bound, entry))  # type: ignore[arg-type]
+            else:
+                ceilings.append((rule.bound, entry))  # type: ignore[arg-type]
+        return applied, floors, ceilings
+
+    @staticmethod
+    def _bound(log_odds: float, floors, ceilings) -> tuple[float, list[RuleApplied]]:
+        """Apply the strongest floor and the weakest ceiling; report whether each changed the result.
+
+        A floor and a ceiling that contradict each other cancel out: determinative facts that
+        disagree are for the mediator to weigh, not for the arithmetic.
+        """
+        reported: list[RuleApplied] = []
+        floor = max(floors, key=lambda f: f[0], default=None)
+        ceiling = min(ceilings, key=lambda c: c[0], default=None)
+        if floor and ceiling and floor[0] > ceiling[0]:
+            for _, entry in (*floors, *ceilings):
+                reported.append(entry.model_copy(update={"applied": False}))
+            return log_odds, reported
+        for bounds, pick, is_floor in ((floors, floor, True), (ceilings, ceiling, False)):
+            for bound, entry in bounds:
+                limit = logit(bound)
+                binds = entry is pick[1] and (log_odds < limit if is_floor else log_odds > limit)
+                if binds:
+                    log_odds = limit
+                reported.append(entry.model_copy(update={"applied": binds}))
+        return log_odds, reported
+
+    def _attribute(self, case: Case, signals: CaseSignals, log_odds: float):
+        """Per-payment probability: the case's log-odds shifted by how each payment differs from the rest.
+
+        Shifts are the rulebook's per-payment weights, centred on the amount-weighted mean
+        of the disputed payments, so a case whose payments all look alike gives each the
+        case probability; in a mixed-use case the weekday-night monthly card and the
+        vacation-afternoon burst part ways.
+        """
+        weights = self.rulebook.attribution
+        rows = []
+        for index, payment in enumerate(case.recharges):
+            key = payment.id if payment.id not in (None, "") else str(index)
+            ref = f"recharges/{key}"
+            counts = payment.status == RechargeStatus.success and payment.currency == "CNY"
+            shift = sum(w * float(signals.per_payment.get(ref, {}).get(name, 0.0)) for name, w in weights.items())
+            rows.append((key, payment, counts, shift))
+        disputed_rows = [r for r in rows if r[2] and r[1].disputed]
+        total = sum(float(r[1].amount) for r in disputed_rows)
+        if total > 0:
+            centre = sum(float(r[1].amount) * r[3] for r in disputed_rows) / total
+        else:
+            centre = sum(r[3] for r in disputed_rows) / len(disputed_rows) if disputed_rows else 0.0
+        out: list[RechargeAttribution] = []
+        attributable = Decimal(0)
+        for key, payment, counts, shift in rows:
+            p = sigmoid(log_odds + shift - centre)
+            out.append(RechargeAttribution(id=key, minor_probability=round(p, 6),
+                                           amount_cny=float(payment.amount) if payment.currency == "CNY" else None,
+                                           disputed=payment.disputed and counts))
+            if counts and payment.disputed:
+                attributable += payment.amount * Decimal(str(round(p, 6)))
+        return out, float(min(attributable, Decimal(str(total)))), total
+
+    def _findings(self, signals: CaseSignals) -> list[Finding]:
+        texts = {f.id: f for f in self.rulebook.findings}
+        out = []
+        for item in signals.findings:
+            text = texts.get(item.code)
+            out.append(Finding(
+                id=item.code, summary=item.summary_en, summary_zh=item.summary_zh,
+                basis=item.basis or (text.basis if text else None),
+                amount_cny=None if item.amount_cny is None else round(float(item.amount_cny), 2),
+                evidence=[_evidence_ref(r) for r in item.records[:MAX_RECORDS_PER_REASON]],
+            ))
+        return out
+
+    def _warnings(self, case: Case, signals: CaseSignals, coverage: Coverage) -> list[str]:
+        warnings = list(dict.fromkeys(signals.warnings))
+        missing = []
+        for family, cov_field in FAMILY_OF_COVERAGE.items():
+            if not getattr(coverage, cov_field):
+                swing = self._swing_by_family.get(family, 0.0) if self.scorecard else 0.0
+                missing.append((swing, cov_field))
+        for swing, cov_field in sorted(missing, reverse=True):
+            what = MISSING_TEXT[cov_field]
+            if swing > 0:
+                warnings.append(f"{what} (could move the log-odds by up to {swing:.1f}; ask the operator for them)")
+            else:
+                warnings.append(what)
+        if not case.recharges:
+            warnings.append("no recharges in the case: nothing to attribute")
+        return warnings
+
+
+MISSING_TEXT = {
+    "chats": "chat logs were not supplied",
+    "sessions": "login sessions were not supplied",
+    "recharges": "recharge records were not supplied",
+    "real_name": "the account's real-name registration was not supplied",
+    "face_checks": "no face-check records were supplied",
+}
+
+
+def top_reasons(contributions: list[Contribution], rules: list[RuleApplied]) -> dict[str, list[dict[str, Any]]]:
+    """At most four principal reasons on each side, like credit-decision 'principal reasons'."""
+    items = [(c.id, c.weight, c.summary, c.summary_zh) for c in contributions if c.source != "model"]
+    items += [(r.id, r.weight, r.summary, r.summary_zh) for r in rules if r.effect == "weight" and r.weight]
+    minor = sorted((i for i in items if i[1] > 0), key=lambda i: -i[1])[:TOP_REASONS]
+    adult = sorted((i for i in items if i[1] < 0), key=lambda i: i[1])[:TOP_REASONS]
+    as_dict = lambda i: {"id": i[0], "weight": round(i[1], 3), "summary": i[2], "summary_zh": i[3]}  # noqa: E731
+    return {"minor": [as_dict(i) for i in minor], "adult": [as_dict(i) for i in adult]}
+
+
+def _fill(template: str, items: list[EvidenceItem]) -> str:
+    """Rule summaries may say {value} (e.g. a stated age) and {n} (how many records)."""
+    values = [i.value for i in items if i.value is not None]
+    n = sum(len(i.records) for i in items)
+    try:
+        return template.format(value=values[0] if values else "", n=n)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def _format_value(name: str, value: float) -> str:
+    if "share" in name or "rate" in name:
+        return f"{value:.0%}"
+    if float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.2f}"
+
+
+@cache
+def default_engine() -> Engine:
+    """The shipped model and rulebook; without a shipped model, rules and coverage only."""
+    if not shipped_model_path().is_file():
+        return Engine(None, load_rulebook(), ModelInfo(name="none"))
+    card, sha = load_model(None)
+    info = ModelInfo(name="default", version=str(card.metadata.get("version", "")) or None, sha256=sha)
+    return Engine(card, load_rulebook(), info)
+
+
+def assess(case: Case | dict | str | Path, *, prior: float = 0.5, model: str | Path | None = None,
+           trust_model: bool = False) -> Assessment:
+    """Assess one case (a Case, a dict in the case format, or a path to a case file).
+
+    >>> from assessor import assess
+    >>> a = assess({"case_id": "demo"})
+    >>> a.band.value, a.coverage.recharges
+    ('inconclusive', False)
+    """
+    engine = Engine.load(model, trust_model=trust_model)
+    return engine.assess(_as_case(case), prior=prior)
+
+
+def assess_many(cases: Iterable[Case | dict], *, prior: float = 0.5, model: str | Path | None = None,
+                trust_model: bool = False) -> Iterator[Assessment]:
+    """Assess many cases lazily (a generator); the same engine as :func:`assess`."""
+    engine = Engine.load(model, trust_model=trust_model)
+    for case in cases:
+        yield engine.assess(_as_case(case), prior=prior)
+
+
+def _as_case(case: Case | dict | str | Path) -> Case:
+    if isinstance(case, Case):
+        return case
+    if isinstance(case, dict):
+        return Case.model_validate(case)
+    from assessor.io import load_cases
+
+    cases = list(load_cases(case))
+    if len(cases) != 1:
+        raise ValueError(f"{case} holds {len(cases)} cases; use assess_many for several")
+    return cases[0]

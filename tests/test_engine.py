@@ -1,0 +1,73 @@
+"""The engine's arithmetic a mediator can check: contributions add up, bands follow the spec, money adds up."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from assessor import assess, load_cases
+from assessor.schema import band_for
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data" / "cases"
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return list(load_cases(SAMPLES))
+
+
+def test_log_odds_is_prior_plus_contributions_plus_rules(cases):
+    for case in cases:
+        for prior in (0.3, 0.5):
+            a = assess(case, prior=prior)
+            total = math.log(prior / (1 - prior)) + sum(c.weight for c in a.contributions) + sum(
+                r.weight or 0 for r in a.rules if r.effect == "weight")
+            bounded = any(r.applied and r.effect in ("floor", "ceiling") for r in a.rules)
+            if not bounded:
+                assert a.log_odds == pytest.approx(total, abs=1e-5)
+            assert a.probability == pytest.approx(1 / (1 + math.exp(-a.log_odds)), abs=1e-5)
+            assert a.band == band_for(a.probability)
+
+
+def test_attributable_amount_never_exceeds_the_disputed_amount(cases):
+    for case in cases:
+        a = assess(case)
+        assert 0 <= a.attributable_amount_cny <= a.disputed_amount_cny + 1e-6
+        assert len(a.recharges) == len(case.recharges)
+
+
+def test_non_disputed_payments_are_not_in_the_disputed_amount(cases):
+    mixed = next(c for c in cases if c.case_id == "SH-2024-0163")
+    a = assess(mixed)
+    expected = sum(float(r.amount) for r in mixed.recharges if r.disputed and r.status.value == "success")
+    assert a.disputed_amount_cny == pytest.approx(expected)
+
+
+def test_missing_evidence_is_named(cases):
+    no_chat = next(c for c in cases if c.case_id == "HZ-2025-0042")
+    a = assess(no_chat)
+    assert a.coverage.chats is False and a.coverage.recharges is True
+    assert any("chat logs were not supplied" in w for w in a.warnings)
+
+
+def test_an_empty_case_scores_at_the_prior():
+    a = assess({"case_id": "empty"}, prior=0.4)
+    assert a.probability == pytest.approx(0.4)
+    assert a.band.value == "inconclusive"
+
+
+def test_evidence_points_at_real_records(cases):
+    for case in cases:
+        ids = {f"chats/{c.id}" for c in case.chats} | {f"recharges/{r.id}" for r in case.recharges}
+        a = assess(case)
+        for item in [*a.contributions, *a.rules]:
+            for ref in item.evidence:
+                if ref.record.split("/")[0] in ("chats", "recharges"):
+                    assert ref.record in ids
+
+
+def test_a_bad_prior_is_refused():
+    with pytest.raises(ValueError, match="prior"):
+        assess({"case_id": "x"}, prior=1.0)
