@@ -175,6 +175,67 @@ def simulate(
     typer.echo(f"wrote {written} simulated cases to {output}", err=True)
 
 
+@app.command()
+def train(
+    labelled: Annotated[str, typer.Argument(help="Labelled cases (label.minor_payer), any input form.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (.joblib).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the held-out split.")] = 0,
+) -> None:
+    """Fit the scorecard on labelled cases; writes the model and MODEL.manifest.json beside it.
+
+    Example: assessor simulate 3000 -o sim.jsonl && assessor train sim.jsonl -o office.joblib
+    """
+    from assessor.io import load_cases
+    from assessor.training import TrainingDataError, train as fit
+
+    errors: list = []
+    try:
+        manifest = fit(load_cases(labelled if labelled == "-" else Path(labelled), on_error=errors.append), output,
+                       seed=seed)
+    except TrainingDataError as exc:
+        raise _fail(str(exc), EXIT_REJECTED) from None
+    _print_errors(errors)
+    m = manifest["held_out_metrics"]
+    typer.echo(f"wrote {output} (sha256 {manifest['sha256'][:12]}…) from {manifest['n_cases']} cases; "
+               f"held-out AUC {m['auc']}, Brier {m['brier']}", err=True)
+    if errors:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
+def evaluate(
+    labelled: Annotated[str, typer.Argument(help="Labelled cases, any input form.")],
+    model: ModelOption = None,
+    trust_model: TrustOption = False,
+    format: Annotated[OutputFormat | None, typer.Option("--format", "-f", help="json or table")] = None,
+    prior: PriorOption = 0.5,
+) -> None:
+    """Discrimination and calibration on labelled cases: n, auc, brier, log_loss, calibration.
+
+    Numbers measured on simulated cases describe the simulator, not real disputes.
+    Example: assessor evaluate sim_test.jsonl --format json
+    """
+    from assessor.io import load_cases
+    from assessor.training import TrainingDataError, evaluate as measure
+
+    engine = _load_engine(model, trust_model)
+    errors: list = []
+    try:
+        report = measure(load_cases(labelled if labelled == "-" else Path(labelled), on_error=errors.append),
+                         engine, prior=prior)
+    except TrainingDataError as exc:
+        raise _fail(str(exc), EXIT_REJECTED) from None
+    if format == OutputFormat.json or (format is None and not sys.stdout.isatty()):
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"n={report['n']}  AUC={report['auc']}  Brier={report['brier']}  log loss={report['log_loss']}")
+        for row in report["calibration"]:
+            typer.echo(f"  {row['bin']}: n={row['n']:5d} predicted {row['predicted']:.2f} observed {row['observed']:.2f}")
+    _print_errors(errors)
+    if errors:
+        raise typer.Exit(EXIT_REJECTED)
+
+
 def main() -> None:
     """Console entry point: run the app, turning unexpected errors into exit code 1 without a traceback."""
     try:

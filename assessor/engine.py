@@ -72,6 +72,8 @@ class FeatureLabel:
 def feature_catalog() -> dict[str, FeatureLabel]:
     """Readable names of model features and the evidence codes whose records back them."""
     path = resources.files("assessor") / "data" / "features.toml"
+    if not path.is_file():
+        return {}
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return {
         name: FeatureLabel(entry["label_en"], entry["label_zh"], tuple(entry.get("evidence", ())))
@@ -104,6 +106,20 @@ def extract_signals(case: Case) -> CaseSignals:
     for extract in EXTRACTORS:
         merged.add(extract(case))
     return merged
+
+
+def model_inputs(case: Case, signals: CaseSignals) -> dict[str, float]:
+    """Features as the model sees them: a family whose records were not supplied is missing (NaN).
+
+    Missing evidence must not move the likelihood: an absent chat log is not a silent child.
+    """
+    coverage = coverage_of(case)
+    features = dict(signals.features)
+    for name in features:
+        cov_field = FAMILY_OF_COVERAGE.get(name.split(".", 1)[0])
+        if cov_field and not getattr(coverage, cov_field):
+            features[name] = math.nan
+    return features
 
 
 def coverage_of(case: Case) -> Coverage:
@@ -166,7 +182,7 @@ class Engine:
         if not 0.0 < prior < 1.0:
             raise ValueError(f"prior must be strictly between 0 and 1 (got {prior})")
         signals = extract_signals(case)
-        contributions = self._model_contributions(signals)
+        contributions = self._model_contributions(model_inputs(case, signals), signals)
         rules, floors, ceilings = self._apply_rules(signals)
         log_odds = logit(prior) + sum(c.weight for c in contributions) + sum(r.weight or 0.0 for r in rules)
         log_odds, bound_rules = self._bound(log_odds, floors, ceilings)
@@ -198,11 +214,11 @@ class Engine:
         for case in cases:
             yield self.assess(case, prior=prior)
 
-    def _model_contributions(self, signals: CaseSignals) -> list[Contribution]:
+    def _model_contributions(self, features: dict[str, float], signals: CaseSignals) -> list[Contribution]:
         card = self.scorecard
         if card is None:
             return []
-        x = np.array([[signals.features.get(name, math.nan) for name in card.features]], dtype=float)
+        x = np.array([[features.get(name, math.nan) for name in card.features]], dtype=float)
         points = card.contributions(x)[0]
         catalog = feature_catalog()
         out = [Contribution(id="model.baseline", source="model", weight=round(card.base, 6),

@@ -25,7 +25,7 @@ import numpy as np
 MODEL_FORMAT = "assessor.scorecard/1"
 SHIPPED_MODEL = "default.joblib"
 # SHA-256 of assessor/data/model/default.joblib. Update it (and only it) when the shipped model is retrained.
-SHIPPED_MODEL_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+SHIPPED_MODEL_SHA256 = "dc330d06358e24a99eec81be3bb65173a6224d7d53f0bfada39094652f89ff66"
 
 
 class ModelTrustError(ValueError):

@@ -83,6 +83,7 @@ def to_markdown(assessment: Assessment, lang: str = "zh") -> str:
 
 def render_table(assessment: Assessment, lang: str, out: TextIO) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     t = TEXT[lang]
@@ -98,7 +99,7 @@ def render_table(assessment: Assessment, lang: str, out: TextIO) -> None:
         table = Table(title=title, show_header=False, expand=False)
         table.add_column("")
         for line in lines or [t["none"]]:
-            table.add_row(line)
+            table.add_row(escape(line))
         console.print(table)
     if assessment.findings:
         table = Table(title=t["findings"], show_header=False)
@@ -106,12 +107,12 @@ def render_table(assessment: Assessment, lang: str, out: TextIO) -> None:
         for finding in assessment.findings:
             summary = finding.summary_zh if lang == "zh" and finding.summary_zh else finding.summary
             amount = f" ¥{finding.amount_cny:,.2f}" if finding.amount_cny is not None else ""
-            table.add_row(f"{summary}{amount}")
+            table.add_row(escape(f"{summary}{amount}"))
         console.print(table)
     if assessment.warnings:
         console.print(f"[bold]{t['missing']}[/bold]")
         for warning in assessment.warnings:
-            console.print(f"  - {warning}")
+            console.print(f"  - {escape(warning)}")
     console.print(f"[dim]{t['note']}[/dim]")
 
 

@@ -8,7 +8,7 @@ fields may be added, never renamed or dropped, without a new format version.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -90,7 +90,7 @@ def _from_unix(seconds: float) -> datetime:
     if abs(seconds) >= _MILLISECONDS_FROM:
         seconds /= 1000.0
     try:
-        return datetime.fromtimestamp(seconds, tz=dt_timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise ValueError(f"unix time {seconds!r} is out of range") from None
 
@@ -369,7 +369,7 @@ class Label(_Record):
 
 
 def _comparable(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt_timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Case(_Record):
