@@ -219,6 +219,8 @@ class Engine:
         if card is None:
             return []
         x = np.array([[features.get(name, math.nan) for name in card.features]], dtype=float)
+        if np.isnan(x).all():
+            return []  # no behavioural or chat evidence at all: the model has nothing to say
         points = card.contributions(x)[0]
         catalog = feature_catalog()
         out = [Contribution(id="model.baseline", source="model", weight=round(card.base, 6),
