@@ -238,8 +238,13 @@ def evaluate(
 
 def main() -> None:
     """Console entry point: run the app, turning unexpected errors into exit code 1 without a traceback."""
+    from assessor.io import CaseInputError
+
     try:
         app()
+    except CaseInputError as exc:  # the whole input is unreadable (missing file, not a workbook)
+        typer.echo(f"rejected: {exc}", err=True)
+        sys.exit(EXIT_REJECTED)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

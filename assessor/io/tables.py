@@ -1,7 +1,9 @@
-"""Table sets: ``cases``, ``recharges``, ``sessions``, ``chats``, ``face_checks`` (+ ``login_traces``)
-as CSV files in a folder or as sheets of one ``.xlsx`` workbook, with Chinese headers.
+"""Table sets: CSV files in a folder, or sheets of one .xlsx workbook, grouped into cases.
 
-Rows are grouped by ``case_id``; a bad row rejects only its case, naming sheet and row.
+The `cases` sheet has one row per case; every other sheet's rows carry a case id and are
+attached to that case. Cells are tidied for what spreadsheets do to data (numbers for
+ids, Excel serial dates, "¥1,280.00") before the case format validates them; value words
+such as 微信 or 已认证 are left to the schema's own aliases.
 """
 
 from __future__ import annotations
@@ -9,277 +11,313 @@ from __future__ import annotations
 import csv
 import io
 import re
-import tomllib
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from assessor.io import limits
+from assessor.io.candidate import Candidate, case_key
+from assessor.io.errors import CaseError, CaseInputError, dotted
+from assessor.io.headers import SHEET_LISTS, HeaderBook, case_column, case_path
+from assessor.schema import parse_timestamp
 
-from assessor.io import CaseError, validation_error
-from assessor.schema import Case
+# Excel stores dates as days since 1899-12-30; 20000..80000 is 1954..2119.
+EXCEL_EPOCH = datetime(1899, 12, 30)
+EXCEL_SERIAL_RANGE = (20000, 80000)
 
-LIST_SHEETS = ("recharges", "sessions", "chats", "face_checks", "login_traces")
-TIME_FIELDS = {"at", "start", "end", "ot", "created_at", "verified_at", "account_created_at",
-               "real_name_verified_at", "claim_minor_birth_date", "real_name_birth_date"}
-_UNITS = re.compile(r"[（(][^）)]*[）)]")
-_EXCEL_EPOCH = datetime(1899, 12, 30)
-
-
-def _norm(header: str) -> str:
-    return _UNITS.sub("", str(header)).strip().lower().replace(" ", "").replace("_", "")
-
-
-@cache
-def header_map() -> dict[str, Any]:
-    """sheet -> {normalised header -> field}, and sheet aliases, from data/headers.toml."""
-    data = tomllib.loads((resources.files("assessor") / "data" / "headers.toml").read_text(encoding="utf-8"))
-    sheets = {_norm(alias): name for name, aliases in data["sheets"].items() for alias in [name, *aliases]}
-    columns: dict[str, dict[str, str]] = {}
-    for sheet in ("cases", *LIST_SHEETS):
-        mapping = {_norm(f): f for f in data.get(sheet, {})}
-        for field, aliases in {**data["common"], **data.get(sheet, {})}.items():
-            mapping[_norm(field)] = field
-            for alias in aliases:
-                mapping[_norm(alias)] = field
-        columns[sheet] = mapping
-    return {"sheets": sheets, "columns": columns}
+# How each field's cells are tidied; unlisted fields are text.
+_KINDS: dict[str, dict[str, str]] = {
+    "cases": {"account_created_at": "time", "real_name_verified_at": "time", "claim_minor_birth_date": "date",
+              "real_name_birth_date": "date", "claim_disputed_recharge_ids": "list", "label_minor_payer": "raw"},
+    "recharges": {"at": "time", "amount": "amount", "disputed": "raw", "by_minor": "raw"},
+    "sessions": {"start": "time", "end": "time"},
+    "chats": {"at": "time"},
+    "face_checks": {"at": "time"},
+    "login_traces": {"bt": "int", "ct": "int", "ot": "raw"},
+}
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_MONEY_NOISE = re.compile(r"[¥￥,，\s]|元$|^RMB|^CNY", re.IGNORECASE)
+_LIST_SEPARATORS = re.compile(r"[,，、;；\n]+")
+_DELIMITERS = (",", "\t", ";")
 
 
-def sheet_name(name: str) -> str | None:
-    return header_map()["sheets"].get(_norm(Path(name).stem if name.lower().endswith(".csv") else name))
+@dataclass(slots=True)
+class Table:
+    """One sheet: rows as (row number as a spreadsheet shows it, cells), header row included."""
+
+    sheet: str
+    source: str
+    rows: Iterable[tuple[int, Sequence[Any]]]
+    headers: dict[str, str] = field(default_factory=dict)  # field -> header as written, once read
 
 
-def is_table_folder(folder: Path) -> bool:
-    return any(sheet_name(p.name) == "cases" for p in folder.glob("*.csv"))
+def csv_table(path: Path, sheet: str) -> Table:
+    return Table(sheet, str(path), _csv_rows(path))
 
 
-def _decode(data: bytes) -> str:
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    source = str(path)
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("gb18030", errors="replace")
-
-
-def _csv_rows(path: Path) -> tuple[list[str], Iterator[list[str]]]:
-    reader = csv.reader(io.StringIO(_decode(path.read_bytes())))
-    header = next(reader, [])
-    return header, reader
-
-
-def read_csv_folder(folder: Path, *, timezone: str | None = None) -> Iterator[Case | CaseError]:
-    sheets: dict[str, tuple[str, list[str], Iterable[list[Any]]]] = {}
-    for path in sorted(folder.glob("*.csv")):
-        name = sheet_name(path.name)
-        if name:
-            header, rows = _csv_rows(path)
-            sheets[name] = (str(path), header, rows)
-    yield from _assemble(sheets, timezone=timezone)
-
-
-def read_workbook(path: Path, *, timezone: str | None = None) -> Iterator[Case | CaseError]:
+        if path.stat().st_size > limits.MAX_DOCUMENT_BYTES:
+            raise CaseInputError(CaseError(source, f"larger than {limits.MAX_DOCUMENT_BYTES} bytes"))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CaseInputError(CaseError(source, f"cannot read: {exc.strerror or exc}")) from None
+    text = decode_table_text(data, source)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(_DELIMITERS, key=first_line.count)
+    number = 0
     try:
-        from openpyxl import load_workbook
-
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that isn't a workbook
-        yield CaseError(str(path), f"not a readable .xlsx workbook ({type(exc).__name__})")
-        return
-    try:
-        sheets = {}
-        for ws in book.worksheets:
-            name = sheet_name(ws.title)
-            if name:
-                rows = ws.iter_rows(values_only=True)
-                header = [str(h) if h is not None else "" for h in next(rows, ())]
-                sheets[name] = (f"{path}", header, rows)
-        yield from _assemble(sheets, timezone=timezone, workbook=True)
-    finally:
-        book.close()
+        for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+            yield number, cells
+    except csv.Error as exc:
+        raise CaseInputError(CaseError(source, f"not a readable CSV table: {exc}", row=number + 1)) from None
 
 
-def _cell(value: Any, field: str, workbook: bool) -> Any:
-    if value is None:
+def decode_table_text(data: bytes, source: str) -> str:
+    """UTF-8 (with or without BOM), else GB18030 (which covers GBK); never asks."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise CaseInputError(CaseError(source, "not UTF-8 or GB18030/GBK text"))
+
+
+def workbook_tables(workbook: Any, path: Path, book: HeaderBook) -> dict[str, Table]:
+    """The workbook's sheets that name a table of the set; other sheets are ignored."""
+    tables: dict[str, Table] = {}
+    titles: dict[str, str] = {}
+    for title in workbook.sheetnames:
+        sheet = book.sheet_for(title)
+        if sheet is None:
+            continue
+        if sheet in tables:
+            raise CaseInputError(CaseError(str(path), f"two sheets hold {sheet}: {titles[sheet]!r} and {title!r}"))
+        titles[sheet] = title
+        rows = enumerate(workbook[title].iter_rows(min_row=1, values_only=True), start=1)
+        tables[sheet] = Table(sheet, str(path), rows)
+    return tables
+
+
+def read_table_set(tables: dict[str, Table], book: HeaderBook) -> Iterator[Candidate | CaseError]:
+    """Cases in `cases` order, each with its rows from the other sheets, then orphan-row errors."""
+    cases_table = tables["cases"]
+    order: list[Candidate] = []
+    provenance: dict[str, dict[str, list[int]]] = {}
+    payloads: dict[str, dict[str, Any]] = {}
+    for number, record in _records(cases_table, book):
+        payload: dict[str, Any] = {}
+        for column, value in record.items():
+            _put(payload, case_path(column), value)
+        candidate = Candidate(payload, cases_table.source, row=number, sheet="cases")
+        key = case_key(payload.get("case_id"))
+        if key is not None and key not in payloads:
+            payloads[key] = payload
+            provenance[key] = {}
+            candidate.locate = _locator(candidate, tables, provenance[key])
+        order.append(candidate)
+    problems: list[CaseError] = []
+    for sheet, table in tables.items():
+        if sheet != "cases":
+            problems.extend(_attach(table, book, payloads, provenance))
+    yield from order
+    yield from problems
+
+
+def _attach(table: Table, book: HeaderBook, payloads: dict[str, dict[str, Any]],
+            provenance: dict[str, dict[str, list[int]]]) -> list[CaseError]:
+    """Append each row to its case; report rows without a known case once per case id."""
+    path = SHEET_LISTS[table.sheet]
+    orphans: dict[str, list[int]] = {}  # case id -> [first row, rows]
+    missing: list[int] = []
+    for number, record in _records(table, book):
+        key = case_key(record.pop("case_id", None))
+        payload = payloads.get(key) if key is not None else None
+        records = _list_at(payload, path) if payload is not None else None
+        if key is None:
+            missing.append(number)
+        elif records is None:
+            orphans.setdefault(key, [number, 0])[1] += 1
+        else:
+            records.append(record)
+            provenance[key].setdefault(table.sheet, []).append(number)
+    id_header = table.headers.get("case_id", "case_id")
+    errors = [
+        CaseError(table.source, f"case_id is not in the cases sheet; {count} row(s) ignored", row=first,
+                  sheet=table.sheet, case_id=key, field=id_header)
+        for key, (first, count) in orphans.items()
+    ]
+    if missing:
+        errors.insert(0, CaseError(table.source, f"case_id is missing; {len(missing)} row(s) ignored",
+                                   row=missing[0], sheet=table.sheet, field=id_header))
+    return errors
+
+
+def _put(payload: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = payload
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):  # a stray column named like a case part: let validation say so
+            return
+    node[path[-1]] = value
+
+
+def _list_at(payload: dict[str, Any], path: tuple[str, ...]) -> list[Any] | None:
+    node: Any = payload
+    for part in path[:-1]:
+        node = node.setdefault(part, {}) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return None
+    records = node.setdefault(path[-1], [])
+    return records if isinstance(records, list) else None
+
+
+def _locator(candidate: Candidate, tables: dict[str, Table], rows: dict[str, list[int]]):
+    """Where a validation problem came from: the sheet and row of the record, and its column header."""
+
+    def locate(loc: tuple[Any, ...]) -> dict[str, Any]:
+        for sheet, path in SHEET_LISTS.items():
+            n = len(path)
+            if loc[:n] == path and len(loc) > n and isinstance(loc[n], int) and sheet in tables:
+                numbers = rows.get(sheet, [])
+                if loc[n] < len(numbers):
+                    rest = loc[n + 1:]
+                    header = tables[sheet].headers.get(rest[0]) if rest and isinstance(rest[0], str) else None
+                    return {"source": tables[sheet].source, "sheet": sheet, "row": numbers[loc[n]],
+                            "field": header or dotted(rest) or None}
+        headers = tables["cases"].headers
+        for end in range(len(loc), 0, -1):
+            column = case_column(tuple(str(part) for part in loc[:end]))
+            if column in headers:
+                return {"field": headers[column] + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[end:])}
+        return {"field": dotted(loc) or None}
+
+    return locate
+
+
+def _records(table: Table, book: HeaderBook) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Non-blank rows as {field: tidied value}; fills ``table.headers`` from the header row."""
+    columns: list[tuple[int, str, str]] | None = None
+    for number, cells in table.rows:
+        if all(_blank(cell) for cell in cells):
+            continue
+        if columns is None:
+            columns = _columns(table, cells, book)
+            continue
+        record: dict[str, Any] = {}
+        for index, name, kind in columns:
+            if index < len(cells):
+                value = tidy(cells[index], kind)
+                if value is not None:
+                    record[name] = value
+        yield number, record
+
+
+def _columns(table: Table, cells: Sequence[Any], book: HeaderBook) -> list[tuple[int, str, str]]:
+    """(index, field or extra name, kind) per non-blank header; a second column for a field is extra."""
+    kinds = _KINDS.get(table.sheet, {})
+    columns = []
+    for index, cell in enumerate(cells):
+        if _blank(cell):
+            continue
+        header = tidy(cell, "text")
+        name = book.field_for(table.sheet, header) or header
+        if name in table.headers:
+            name = header
+            if name in table.headers:
+                continue
+        table.headers[name] = header
+        columns.append((index, name, kinds.get(name, "text")))
+    return columns
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def tidy(value: Any, kind: str) -> Any:
+    """One cell as the case format wants it; None for a blank cell."""
+    if _blank(value):
         return None
     if isinstance(value, str):
         value = value.strip()
-        return value or None
-    if field in TIME_FIELDS and isinstance(value, (int, float)) and 20000 <= value <= 80000:
-        return _EXCEL_EPOCH + timedelta(days=float(value))  # an Excel serial date
-    if isinstance(value, float) and value.is_integer() and field in {"id", "case_id", "device_id"}:
-        return str(int(value))
+    if kind == "time":
+        return _time(value)
+    if kind == "date":
+        return _date(value)
+    if kind == "amount":
+        return _amount(value)
+    if kind == "int":
+        number = _number(value)
+        return int(number) if number is not None and number.is_integer() else value
+    if kind == "list":
+        items = [item.strip() for item in _LIST_SEPARATORS.split(_text(value)) if item.strip()]
+        return items or None
+    if kind == "raw":
+        return value
+    return _text(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and _NUMBER.match(value) and len(value) < 40:
+        return float(value)
+    return None
+
+
+def _excel_serial(value: Any) -> datetime | None:
+    number = _number(value)
+    if number is None or not EXCEL_SERIAL_RANGE[0] <= number <= EXCEL_SERIAL_RANGE[1]:
+        return None
+    return EXCEL_EPOCH + timedelta(seconds=round(number * 86400))
+
+
+def _time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return _excel_serial(value) or value
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    serial = _excel_serial(value)
+    if serial is not None:
+        return serial.date()
+    if isinstance(value, str) and _number(value) is None:
+        try:
+            parsed = parse_timestamp(value)
+        except (ValueError, OverflowError):
+            return value
+        if isinstance(parsed, datetime) and parsed.tzinfo is None and parsed.time() == datetime.min.time():
+            return parsed.date()
     return value
 
 
-def _assemble(sheets: dict, *, timezone: str | None, workbook: bool = False) -> Iterator[Case | CaseError]:
-    if "cases" not in sheets:
-        source = next(iter(sheets.values()))[0] if sheets else "table set"
-        yield CaseError(source, "the table set has no `cases` table (案件)")
-        return
-    columns = header_map()["columns"]
-    children: dict[str, dict[str, list[tuple[int, dict]]]] = defaultdict(lambda: defaultdict(list))
-    orphans: list[CaseError] = []
-    for sheet in LIST_SHEETS:
-        if sheet not in sheets:
-            continue
-        source, header, rows = sheets[sheet]
-        fields = [columns[sheet].get(_norm(h), _norm(h)) for h in header]
-        for row_no, row in enumerate(rows, start=2):
-            record = {f: _cell(v, f, workbook) for f, v in zip(fields, row, strict=False) if f}
-            if not any(v is not None for v in record.values()):
-                continue
-            case_id = record.pop("case_id", None)
-            if case_id is None:
-                orphans.append(CaseError(source, "row has no case_id", row=row_no, sheet=sheet))
-                continue
-            children[str(case_id)][sheet].append((row_no, record))
-    source, header, rows = sheets["cases"]
-    fields = [columns["cases"].get(_norm(h), _norm(h)) for h in header]
-    seen: dict[str, int] = {}
-    for row_no, row in enumerate(rows, start=2):
-        flat = {f: _cell(v, f, workbook) for f, v in zip(fields, row, strict=False) if f}
-        if not any(v is not None for v in flat.values()):
-            continue
-        case_id = flat.get("case_id")
-        if case_id is None:
-            yield CaseError(source, "row has no case_id", row=row_no, sheet="cases")
-            continue
-        case_id = str(case_id)
-        if case_id in seen:
-            yield CaseError(source, f"duplicate case_id, first at row {seen[case_id]}", row=row_no,
-                            sheet="cases", case_id=case_id)
-            continue
-        seen[case_id] = row_no
-        data = _nest(flat)
-        if timezone and not data.get("timezone"):
-            data["timezone"] = timezone
-        rows_of = children.pop(case_id, {})
-        for sheet, records in rows_of.items():
-            target = data.setdefault("account", {}) if sheet == "face_checks" else data
-            target[sheet] = [r for _, r in records]
-        try:
-            yield Case.model_validate(data)
-        except ValidationError as exc:
-            yield _locate(exc, sheets, rows_of, row_no, case_id)
-    yield from orphans
-    for case_id, rows_of in children.items():
-        for sheet, records in rows_of.items():
-            yield CaseError(sheets[sheet][0], "case_id not found in the cases table", row=records[0][0],
-                            sheet=sheet, case_id=case_id)
+def _amount(value: Any) -> Any:
+    if isinstance(value, str):
+        cleaned = _MONEY_NOISE.sub("", value)
+        return cleaned if _NUMBER.match(cleaned) else value
+    return value
 
 
-def _locate(exc: ValidationError, sheets, rows_of, case_row: int, case_id: str) -> CaseError:
-    """Point at the sheet and row of the first bad record."""
-    loc = exc.errors(include_url=False)[0]["loc"]
-    parts = [p for p in loc if p != "account"]
-    if len(parts) >= 2 and parts[0] in LIST_SHEETS and isinstance(parts[1], int):
-        sheet = parts[0]
-        row = rows_of[sheet][parts[1]][0]
-        return validation_error(exc, sheets[sheet][0], row=row, sheet=sheet, case_id=case_id)
-    return validation_error(exc, sheets["cases"][0], row=case_row, sheet="cases", case_id=case_id)
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """cases-table columns (claim_*, account_*, real_name_*, label_*) -> the nested case object."""
-    data: dict[str, Any] = {}
-    claim, account, real_name, label = {}, {}, {}, {}
-    for key, value in flat.items():
-        if value is None:
-            continue
-        if key.startswith("claim_"):
-            claim[key[6:]] = value
-        elif key.startswith("real_name_"):
-            real_name[key[10:]] = value
-        elif key == "account_id":
-            account["account_id"] = value
-        elif key.startswith("account_"):
-            account[key[8:]] = value
-        elif key.startswith("label_"):
-            label[key[6:]] = value
-        else:
-            data[key] = value
-    if isinstance(claim.get("disputed_recharge_ids"), str):
-        claim["disputed_recharge_ids"] = [s for s in re.split(r"[,，、;；\s]+", claim["disputed_recharge_ids"]) if s]
-    if real_name:
-        account["real_name"] = real_name
-    for name, part in (("claim", claim), ("account", account), ("label", label)):
-        if part:
-            data[name] = part
-    return data
-
-
-def write_table_set(cases: Iterable[Case], path: str | Path, *, encoding: str = "utf-8-sig",
-                    chinese_headers: bool = False) -> None:
-    """Write cases as a folder of CSV files, or as an .xlsx workbook when ``path`` ends in .xlsx."""
-    tables = _flatten(cases)
-    names = header_map()
-    zh_headers = {}
-    if chinese_headers:
-        data = tomllib.loads((resources.files("assessor") / "data" / "headers.toml").read_text(encoding="utf-8"))
-        for sheet in tables:
-            zh_headers[sheet] = {f: aliases[0] for f, aliases in {**data["common"], **data.get(sheet, {})}.items()
-                                 if aliases}
-    del names
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        for sheet, (header, rows) in tables.items():
-            ws = book.create_sheet(sheet)
-            ws.append([zh_headers.get(sheet, {}).get(h, h) for h in header])
-            for row in rows:
-                ws.append(row)
-        book.save(path)
-        return
-    path.mkdir(parents=True, exist_ok=True)
-    for sheet, (header, rows) in tables.items():
-        with open(path / f"{sheet}.csv", "w", encoding=encoding, errors="strict", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow([zh_headers.get(sheet, {}).get(h, h) for h in header])
-            writer.writerows(rows)
-
-
-def _flatten(cases: Iterable[Case]) -> dict[str, tuple[list[str], list[list[Any]]]]:
-    out: dict[str, tuple[list[str], list[list[Any]]]] = {}
-    collected: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for case in cases:
-        dump = case.model_dump(mode="json", exclude_none=True)
-        row: dict[str, Any] = {"case_id": dump["case_id"], "timezone": dump.get("timezone")}
-        for key, value in dump.get("claim", {}).items():
-            row[f"claim_{key}"] = ",".join(value) if isinstance(value, list) else value
-        account = dump.get("account", {})
-        for key, value in account.items():
-            if key == "real_name":
-                row.update({f"real_name_{k}": v for k, v in value.items()})
-            elif key == "face_checks":
-                collected["face_checks"].extend({"case_id": dump["case_id"], **r} for r in value)
-            elif key == "account_id":
-                row["account_id"] = value
-            else:
-                row[f"account_{key}"] = value
-        for key, value in dump.get("label", {}).items():
-            row[f"label_{key}"] = value
-        collected["cases"].append(row)
-        trace_ids = {f"trace-{t.get('si')}" for t in dump.get("login_traces", [])}
-        for sheet in ("recharges", "sessions", "chats", "login_traces"):
-            for record in dump.get(sheet, []):
-                if sheet == "sessions" and record.get("id") in trace_ids:
-                    continue  # rebuilt from the login traces on loading
-                collected[sheet].append({"case_id": dump["case_id"], **record})
-    for sheet, records in collected.items():
-        header: list[str] = []
-        for record in records:
-            header.extend(k for k in record if k not in header)
-        out[sheet] = (header, [[_plain(r.get(h)) for h in header] for r in records])
-    return out
-
-
-def _plain(value: Any) -> Any:
+def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
