@@ -28,11 +28,15 @@ def fake_region(rng: np.random.Generator) -> str:
     return f"{_PROVINCES[rng.integers(len(_PROVINCES))]}{rng.integers(90, 100)}{rng.integers(1, 100):02d}"
 
 
-def id_number(region: str, birth: date, rng: np.random.Generator, *, female: bool | None = None) -> str:
-    """An 18-character ID number for someone born in ``region`` on ``birth``."""
+def sequence_code(rng: np.random.Generator, *, female: bool | None = None) -> int:
+    """The three-digit order code; its last digit is odd for men and even for women."""
     if female is None:
         female = bool(rng.integers(2))
-    sequence = int(rng.integers(0, 500)) * 2 + (0 if female else 1)  # 17th digit odd = male
+    return int(rng.integers(0, 500)) * 2 + (0 if female else 1)
+
+
+def compose(region: str, birth: date, sequence: int) -> str:
+    """An 18-character ID number: region, birth date, order code and MOD 11-2 check character."""
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_char(first17)
 

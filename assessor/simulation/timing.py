@@ -60,18 +60,27 @@ def minor_hours(day: date) -> tuple[bool, ...]:
     return tuple(a is None or bool(a) for a in allowed)
 
 
+@cache
+def _span(first: date, last: date) -> tuple[list[date], np.ndarray]:
+    """Every date of the simulated years with (child kind, adult kind, day of month, month length)."""
+    dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    table = np.array([(*day_kinds(d), d.day, _month_length(d)) for d in dates], dtype=np.int64)
+    return dates, table
+
+
 class Window:
     """The disputed period: its days and their kinds, shared by everyone in the case."""
 
-    def __init__(self, start: date, days: int) -> None:
+    def __init__(self, start: date, days: int, span: tuple[date, date]) -> None:
         self.start = start
         self.days = days
-        self.dates = [start + timedelta(days=i) for i in range(days)]
-        kinds = [day_kinds(d) for d in self.dates]
-        self.child_kind = np.fromiter((k[0] for k in kinds), dtype=np.int64, count=days)
-        self.adult_kind = np.fromiter((k[1] for k in kinds), dtype=np.int64, count=days)
-        self.day_of_month = np.fromiter((d.day for d in self.dates), dtype=np.int64, count=days)
-        self.month_length = np.fromiter((_month_length(d) for d in self.dates), dtype=np.int64, count=days)
+        all_dates, table = _span(*span)
+        offset = (start - span[0]).days
+        if offset < 0 or offset + days > len(all_dates):
+            raise ValueError(f"window {start} + {days} days lies outside {span[0]}..{span[1]}")
+        self.dates = all_dates[offset:offset + days]
+        rows = table[offset:offset + days]
+        self.child_kind, self.adult_kind, self.day_of_month, self.month_length = rows.T
         self._minor_mask: np.ndarray | None = None
 
     @property

@@ -58,8 +58,13 @@ def _years_before(day: date, years: int, extra_days: int) -> date:
 class Person:
     role: str  # child, mother, father, grandparent, other_adult
     birth: date
-    id_number: str
+    region: str
+    sequence: int
     wallet: str  # how the payment account shows up in exports
+
+    @property
+    def id_number(self) -> str:
+        return ids.compose(self.region, self.birth, self.sequence)
 
 
 @dataclass
@@ -103,6 +108,8 @@ class CaseBuilder:
         self._years = [params.dates.first_day.year + i for i in range(years)]
         ages = np.array(params.household.child_age_weights, dtype=float)
         self._age_p = ages / ages.sum()
+        tiers = np.cumsum(params.spending.adult_tier_weights)
+        self._adult_tier_cum = tiers[:-1] / tiers[-1]
 
     # ------------------------------------------------------------------ entry point
 
@@ -128,7 +135,7 @@ class CaseBuilder:
         lo = max(date(year, 1, 1), d.first_day)
         hi = min(date(year, 12, 31), d.last_day - timedelta(days=length - 1))
         span = max((hi - lo).days, 0)
-        return Window(lo + timedelta(days=int(rng.integers(0, span + 1))), length)
+        return Window(lo + timedelta(days=int(rng.integers(0, span + 1))), length, (d.first_day, d.last_day))
 
     def _household(self, rng: np.random.Generator, start: date) -> Household:
         h = self.p.household
@@ -157,9 +164,8 @@ class CaseBuilder:
 
     def _person(self, rng: np.random.Generator, role: str, birth: date, region: str, *,
                 female: bool | None = None) -> Person:
-        number = ids.id_number(region, birth, rng, female=female)
-        tail = int(rng.integers(1000, 10000))
-        return Person(role, birth, number, f"{tail}")
+        sequence = ids.sequence_code(rng, female=female)
+        return Person(role, birth, region, sequence, str(int(rng.integers(1000, 10000))))
 
     # ------------------------------------------------------------------ one attempt
 
@@ -341,8 +347,7 @@ class CaseBuilder:
             if means == "password_free" and amount > s.password_free_limit:
                 amount = max(t for t in tiers if t <= s.password_free_limit)
             return amount
-        w = np.array(s.adult_tier_weights, dtype=float)
-        target = s.common_tiers[int(rng.choice(len(w), p=w / w.sum()))]
+        target = s.common_tiers[int(np.searchsorted(self._adult_tier_cum, rng.random(), side="right"))]
         return min(tiers, key=lambda t: abs(t - target))
 
     # ------------------------------------------------------------------ platform rules
@@ -435,18 +440,21 @@ class CaseBuilder:
 
     def _plays(self, rng, payments, clocks, players, devices) -> list[Play]:
         s = self.p.sessions
+        median, sigma = s.duration_minutes
+        lo, hi = s.before_payment_minutes
+        before = lo + (hi - lo) * rng.random(len(payments))
+        after = rng.lognormal(math.log(median / 2), sigma, len(payments))
         plays: list[Play] = []
-        for pay in payments:
-            before = timedelta(minutes=_uniform(rng, s.before_payment_minutes))
-            after = timedelta(minutes=float(rng.lognormal(math.log(s.duration_minutes[0] / 2), s.duration_minutes[1])))
-            play = Play(pay.at - before, pay.at + after, pay.actor, pay.device)
+        for pay, b, a in zip(payments, before.tolist(), after.tolist(), strict=True):
+            play = Play(pay.at - timedelta(minutes=b), pay.at + timedelta(minutes=a), pay.actor, pay.device)
             plays.append(self._clip(play, clocks[pay.actor], pay.at) if clocks[pay.actor].restricted else play)
         window = clocks[CHILD].window
         for actor in sorted(players):
-            n = int(rng.poisson(s.play_sessions_per_day[actor] * window.days))
-            for start in clocks[actor].sample(rng, min(n, s.max_sessions)):
-                length = timedelta(minutes=float(rng.lognormal(math.log(s.duration_minutes[0]), s.duration_minutes[1])))
-                play = Play(start, start + length, actor, devices[actor])
+            n = min(int(rng.poisson(s.play_sessions_per_day[actor] * window.days)), s.max_sessions)
+            starts = clocks[actor].sample(rng, n)
+            lengths = rng.lognormal(math.log(median), sigma, len(starts)).tolist()
+            for start, length in zip(starts, lengths, strict=True):
+                play = Play(start, start + timedelta(minutes=length), actor, devices[actor])
                 plays.append(self._clip(play, clocks[actor], start) if clocks[actor].restricted else play)
         return _merge(plays)[: s.max_sessions]
 
@@ -512,7 +520,8 @@ class CaseBuilder:
                 "registered_holder": {"own_id": "child"}.get(holder_key, holder_key),
                 "compliant_platform": compliant,
                 "face_check_platform": face_platform,
-                "minor_rules_from": fmt(verified_at) if (holder_key == "own_id" and verified_at) else None,
+                "minor_rules_from": max(verified_at, datetime.combine(p.dates.caps_effective, datetime.min.time()))
+                .isoformat(timespec="seconds") if (holder_key == "own_id" and verified_at) else None,
                 "child_age_at_start": child_age,
                 "window": [window.start.isoformat(), window.end.isoformat()],
                 "minor_share_of_disputed": round(minor_amount / disputed_amount, 4),
