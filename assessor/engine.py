@@ -229,7 +229,7 @@ class Engine:
         for name, value, weight in zip(card.features, x[0], points, strict=True):
             if weight == 0.0 or math.isnan(value):
                 continue
-            label = catalog.get(name, FeatureLabel(name, name))
+            label = catalog.get(name) or _fallback_label(name)
             direction = Direction.minor if weight > 0 else Direction.adult
             evidence = [item for code in label.evidence for item in signals.evidence.get(code, ())]
             shown = _format_value(name, value)
@@ -368,6 +368,17 @@ def top_reasons(contributions: list[Contribution], rules: list[RuleApplied]) -> 
     adult = sorted((i for i in items if i[1] < 0), key=lambda i: i[1])[:TOP_REASONS]
     as_dict = lambda i: {"id": i[0], "weight": round(i[1], 3), "summary": i[2], "summary_zh": i[3]}  # noqa: E731
     return {"minor": [as_dict(i) for i in minor], "adult": [as_dict(i) for i in adult]}
+
+
+FAMILY_ZH = {"chat": "聊天", "recharge": "充值", "sessions": "登录", "real_name": "实名", "face_check": "人脸识别"}
+
+
+def _fallback_label(name: str) -> FeatureLabel:
+    """A readable label for a feature the catalog doesn't name yet; its evidence code shares the stem."""
+    family, _, rest = name.partition(".")
+    words = rest.replace("_", " ")
+    return FeatureLabel(f"{family.replace('_', ' ').capitalize()}: {words}",
+                        f"{FAMILY_ZH.get(family, family)}：{words}", (name,))
 
 
 def _fill(template: str, items: list[EvidenceItem]) -> str:
