@@ -186,7 +186,8 @@ def train(
     Example: assessor simulate 3000 -o sim.jsonl && assessor train sim.jsonl -o office.joblib
     """
     from assessor.io import load_cases
-    from assessor.training import TrainingDataError, train as fit
+    from assessor.training import TrainingDataError
+    from assessor.training import train as fit
 
     errors: list = []
     try:
@@ -216,7 +217,8 @@ def evaluate(
     Example: assessor evaluate sim_test.jsonl --format json
     """
     from assessor.io import load_cases
-    from assessor.training import TrainingDataError, evaluate as measure
+    from assessor.training import TrainingDataError
+    from assessor.training import evaluate as measure
 
     engine = _load_engine(model, trust_model)
     errors: list = []

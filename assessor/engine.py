@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from assessor.features import chat
+from assessor.features import chat, real_name
 from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
 from assessor.model import Scorecard, load_model, shipped_model_path
 from assessor.privacy import scrub
@@ -43,7 +43,7 @@ from assessor.schema import (
 )
 
 # Registered extractors; real-name and recharge-behaviour extractors join here when they land.
-EXTRACTORS = (chat.extract,)
+EXTRACTORS = (real_name.extract, chat.extract)
 MAX_RECORDS_PER_REASON = 12
 TOP_REASONS = 4
 FAMILY_OF_COVERAGE = {"chat": "chats", "sessions": "sessions", "recharge": "recharges",

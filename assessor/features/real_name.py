@@ -1,0 +1,963 @@
+"""Real-name evidence and regulatory findings: whose ID the account is under, how old the
+people in the dispute were at each payment, what face checks said, and which payments a
+platform should never have taken.
+
+``extract(case, knowledge=None) -> Signals`` is pure: knowledge (``regulations.toml`` and the
+school calendar) is read once and passed in. Ages are completed years (周岁) on the payment's
+local calendar date in the case's timezone; a birthday counts from 00:00 of that day.
+
+Whose birth date: the registered ID's digits, unless the ID is masked over them or fails its
+checks, then ``real_name.birth_date`` (``idcard.parse_id`` decides; a disagreement is a
+warning). The holder label is corrected by the numbers: a registered ID equal to the claim's
+minor or guardian ID makes the holder that person. Only masked IDs appear in any text.
+
+Evidence codes (direction; records):
+
+- ``real_name.holder_is_claimed_minor`` (minor): verified under the claimed minor's own ID
+  (label or matching number, birth dates consistent), a minor at every counted payment.
+- ``real_name.holder_is_other_minor`` (minor): verified under the ID of a minor who is not
+  identified as the claimed minor, a minor at one counted payment or more.
+- ``real_name.holder_adult`` (adult): verified under the ID of a person aged 18-59 at every
+  counted payment (courts presume the registered adult is the party [S28]).
+- ``real_name.holder_60_plus`` (minor, weak): verified under the ID of a person 60 or older
+  (left-behind children on grandparents' IDs; Tencent's extra face checks [S57]). Exclusive
+  of ``holder_adult`` so a rulebook weighs each pattern once.
+- ``real_name.claim_implausible_age`` (adult): the claimed child was under
+  ``checks.implausible_below_age`` at the first disputed payment yet the account wrote fluent
+  chat or paid by a password channel, or a payment predates the claimed child's birth.
+- ``claim.not_minor_at_payment`` (adult): by the claim's own birth date the person was 18+ at
+  every disputed payment (also a warning).
+- ``face_check.refused_before_payment`` (minor): a check declined, failed or timed out within
+  ``checks.face_check_window_minutes`` before a payment (any status: a refusal often makes the
+  payment fail, and the attempt is the evidence).
+- ``face_check.passed_before_payment`` (adult): a check passed by the registered holder (a pass
+  with ``matched`` unknown counts: a pass means the face matched the registered ID) within the
+  window before a payment, while the holder was not a known minor (a verified minor passing
+  points to the minor, which the holder codes already say).
+- ``face_check.other_person_before_payment`` (neutral): a pass by ``matched: other``: someone
+  other than the holder was at the device, which says nothing about their age.
+
+Findings (regulatory facts, whatever the probability; only successful CNY payments count,
+records ``recharges/<id or index>`` and ``sessions/<id or index>``):
+
+- ``nppa2019.guest_paid``: payments while the account was a guest or not verified (status in
+  ``not_verified_statuses``, before ``verified_at``, or inside a guest login session), from the
+  first guest rule's date; amount = their total, split by the rule in force (2019: guests may
+  not pay; from 2021-09-01 guest mode is abolished).
+- ``nppa2019.under8_paid``: a verified holder under 8 paid; amount = all those payments.
+- ``nppa2019.single_cap``: amount = sum of (amount - cap) over payments above the single cap of
+  the band at their own moment (the excess, the part the rule forbade); the summary also gives
+  the full total of those payments.
+- ``nppa2019.monthly_cap``: per calendar month in the case's timezone, payments in time order;
+  the running month total counts every successful CNY payment of the account that month (any
+  band, verified or not: the cap limits the account's monthly spending). A payment judged in a
+  capped band is over by ``max(0, total_after - max(cap_now, total_before))``, where ``cap_now``
+  is the cap of the band in force at that payment. So a birthday mid-month raises the cap for
+  later payments only, and over a month with one cap the excess is ``total - cap``. Overlaps
+  with ``single_cap``: one payment can break both; do not add the two amounts.
+- ``nppa.forbidden_hours_play``: a verified minor holder paid or played at an hour the play
+  rule in force forbids (``calendar.minor_play_allowed``); amount = total of those payments.
+Caps count the one account in the case; the rule caps a company's games together, so the
+excess found is a lower bound.
+
+Features (floats; NaN when unknown): ``real_name.status_<status>`` and
+``real_name.holder_is_<holder>`` one-hots, ``real_name.id_given``, ``real_name.id_masked``,
+``real_name.id_invalid``, ``real_name.birth_conflict``, ``real_name.holder_age_known``,
+``real_name.holder_age_at_first_payment``, ``real_name.holder_is_minor`` (share of counted
+payments made while the holder was under 18), ``real_name.holder_60_plus``,
+``real_name.holder_claim_mismatch``, ``real_name.claimed_minor_age_at_first_payment``,
+``real_name.claim_birth_conflict``,
+``real_name.claim_implausible_age``, ``claim.not_minor_at_payment``,
+``claim.adult_payment_share``, ``real_name.unverified_paid_cny``, ``real_name.under8_paid_cny``,
+``real_name.single_cap_excess_cny``, ``real_name.monthly_cap_excess_cny``,
+``real_name.forbidden_hour_payments``, ``real_name.forbidden_hour_sessions``,
+``face_check.n_checks``, ``face_check.n_refused``, ``face_check.n_passed``,
+``face_check.payments_after_refusal``, ``face_check.payments_after_pass``,
+``face_check.payments_after_other_pass``.
+
+Per payment (``per_payment["recharges/<id>"]``): ``face_refused_before``, ``face_passed_before``
+(0/1), and when known ``holder_age``, ``holder_minor`` (0/1), ``claimed_minor_age``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from functools import cached_property, lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from assessor.calendar import PlayRule, SchoolCalendar
+from assessor.features.base import Direction, EvidenceItem, FindingItem, RecordRef, Signals, record_ref
+from assessor.idcard import IdNumber, age_at, mask, parse_id
+from assessor.schema import (
+    Case,
+    Channel,
+    FaceMatch,
+    FaceOutcome,
+    Holder,
+    RealNameStatus,
+    RechargeStatus,
+    Speaker,
+)
+
+NAME = "real_name"
+EXTRACTOR_VERSION = "1"
+MAX_RECORDS = 12  # payments listed under one evidence item (the engine shows 12); counts stay exact
+CNY = "CNY"
+# Enum members as plain constants: member lookup on the class is slow in per-payment loops.
+_SUCCESS = RechargeStatus.success
+_PASSED = FaceOutcome.passed
+_OTHER_FACE = FaceMatch.other
+_STATUS_ZH = {RealNameStatus.verified: "已认证", RealNameStatus.pending: "认证中", RealNameStatus.failed: "认证失败",
+              RealNameStatus.unverified: "未认证", RealNameStatus.guest: "游客", RealNameStatus.unknown: "未知"}
+
+# --------------------------------------------------------------------------- knowledge
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgeBand(_Strict):
+    """One NPPA 2019 age band, [from_age, to_age) in completed years."""
+
+    id: str = Field(min_length=1)
+    from_age: int = Field(ge=0)
+    to_age: int = Field(gt=0)
+    paid_service: bool
+    single_cny: Decimal | None = Field(default=None, gt=0)
+    monthly_cny: Decimal | None = Field(default=None, gt=0)
+    label_en: str
+    label_zh: str
+    citation: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _caps_fit(self) -> AgeBand:
+        if self.to_age <= self.from_age:
+            raise ValueError(f"band {self.id}: to_age must be above from_age")
+        if self.paid_service and (self.single_cny is None or self.monthly_cny is None):
+            raise ValueError(f"band {self.id}: a band with paid service needs single_cny and monthly_cny")
+        if not self.paid_service and (self.single_cny is not None or self.monthly_cny is not None):
+            raise ValueError(f"band {self.id}: a band without paid service has no caps")
+        return self
+
+
+class Caps(_Strict):
+    id: str
+    document: str
+    title: str
+    effective_from: date
+    citation: str = Field(min_length=3)
+    bands: list[AgeBand] = Field(min_length=1)
+
+
+class GuestRule(_Strict):
+    id: str
+    document: str
+    effective_from: date
+    guest_mode_allowed: bool
+    guest_may_pay: bool
+    citation: str = Field(min_length=3)
+    summary_en: str
+    summary_zh: str
+
+
+class CivilCode(_Strict):
+    adult_age: int = Field(gt=0)
+    limited_capacity_from: int = Field(gt=0)
+    citation_adult: str = Field(min_length=3)
+
+
+class Checks(_Strict):
+    face_check_window_minutes: float = Field(gt=0)
+    elderly_holder_age: int = Field(gt=0)
+    implausible_below_age: int = Field(ge=0)
+    fluent_message_min_chars: int = Field(gt=0)
+    fluent_messages_min: int = Field(gt=0)
+    password_channels: frozenset[Channel]
+
+
+class Regulations(_Strict):
+    """The contents of ``regulations.toml``, validated."""
+
+    version: Annotated[str, Field(pattern=r"^\d{4}\.\d{2}\.\d+$")]
+    caps: Caps
+    guest_rules: list[GuestRule] = Field(min_length=1)
+    not_verified_statuses: frozenset[RealNameStatus]
+    civil_code: CivilCode
+    checks: Checks
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Regulations:
+        edge = 0
+        for band in self.caps.bands:
+            if band.from_age != edge:
+                raise ValueError(f"caps.bands: band {band.id} starts at {band.from_age}, expected {edge} (no gaps)")
+            edge = band.to_age
+        if edge != self.civil_code.adult_age:
+            raise ValueError(f"caps.bands end at {edge}, but civil_code.adult_age is {self.civil_code.adult_age}")
+        dates = [rule.effective_from for rule in self.guest_rules]
+        if dates != sorted(set(dates)):
+            raise ValueError("guest_rules must be in order of effective_from, one rule per date")
+        if RealNameStatus.verified in self.not_verified_statuses:
+            raise ValueError("not_verified_statuses may not contain 'verified'")
+        return self
+
+    def band(self, age: int) -> AgeBand | None:
+        """The band of a minor aged ``age``; None for an adult."""
+        return self._bands_by_age[age] if 0 <= age < len(self._bands_by_age) else None
+
+    @cached_property
+    def _bands_by_age(self) -> tuple[AgeBand, ...]:
+        return tuple(band for band in self.caps.bands for _ in range(band.from_age, band.to_age))
+
+    def guest_rule(self, day: date) -> GuestRule | None:
+        return next((r for r in reversed(self.guest_rules) if r.effective_from <= day), None)
+
+
+class RegulationsError(ValueError):
+    """A regulations file that cannot be used, with the file and the field at fault."""
+
+
+def load_regulations(path: str | Path | None = None) -> Regulations:
+    """Read and validate a regulations file (default: the packaged one)."""
+    if path is None:
+        return _default_regulations()
+    return _read(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def _read(text: str, source: str) -> Regulations:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegulationsError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Regulations.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())
+        raise RegulationsError(f"{source}: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def _default_regulations() -> Regulations:
+    path = resources.files("assessor") / "data" / "regulations.toml"
+    return _read(path.read_text(encoding="utf-8"), "assessor/data/regulations.toml")
+
+
+@dataclass(frozen=True)
+class RealNameKnowledge:
+    """Regulations and the school calendar; build once, pass to every :func:`extract` call."""
+
+    regulations: Regulations
+    calendar: SchoolCalendar
+
+    @property
+    def version(self) -> str:
+        return f"{EXTRACTOR_VERSION}+{self.regulations.version}"
+
+    @classmethod
+    def default(cls) -> RealNameKnowledge:
+        return _default_knowledge()
+
+    @classmethod
+    def from_file(cls, path: str | Path, calendar: SchoolCalendar | None = None) -> RealNameKnowledge:
+        return cls(load_regulations(path), calendar or SchoolCalendar.default())
+
+
+@lru_cache(maxsize=1)
+def _default_knowledge() -> RealNameKnowledge:
+    return RealNameKnowledge(load_regulations(), SchoolCalendar.default())
+
+
+# --------------------------------------------------------------------------- case facts
+
+
+@dataclass(slots=True)
+class _Payment:
+    index: int
+    key: str  # "recharges/<id or index>", as the engine keys per-payment signals
+    at: datetime
+    amount: Decimal
+    counted: bool  # successful and in CNY
+    disputed: bool
+    channel: Channel | None
+
+    @property
+    def ref(self) -> RecordRef:
+        """Built only for the few payments an item or finding names (this runs per payment)."""
+        return RecordRef(self.key, self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """What the case says of one person's identity."""
+
+    birth: date | None = None
+    number: IdNumber | None = None
+    conflict: bool = False  # the ID's digits and the stated birth date disagree
+
+    @property
+    def masked(self) -> str | None:
+        return mask(self.number.normalized) if self.number else None
+
+    @property
+    def full_number(self) -> str | None:
+        """The normalized number when it is complete and valid (for comparing people)."""
+        n = self.number
+        return n.normalized if n is not None and n.valid and not n.masked else None
+
+    def age(self, moment: datetime) -> int | None:
+        """Completed years at ``moment`` (its own local date); None before the birth or if unknown."""
+        if self.birth is None:
+            return None
+        try:
+            return age_at(self.birth, moment)
+        except ValueError:
+            return None
+
+    def ages(self, payments: list[_Payment]) -> list[int | None]:
+        """Ages at payments in time order (this runs per payment, so the common case is inlined).
+
+        Born before every payment: the arithmetic of ``idcard.age_at`` written out (completed years;
+        the birthday counts; 29 February birthdays complete on 1 March), checked equal in the tests.
+        """
+        birth = self.birth
+        if birth is None:
+            return [None] * len(payments)
+        if payments and birth > payments[0].at.date():
+            return [self.age(p.at) for p in payments]
+        year, key = birth.year, birth.month * 100 + birth.day
+        return [p.at.year - year - (p.at.month * 100 + p.at.day < key) for p in payments]
+
+
+def _local(moment: datetime, tz: tzinfo) -> datetime:
+    """The case has localised its timestamps already; this guards cases built without validation."""
+    if moment.tzinfo is tz:
+        return moment
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+
+
+def _person(number: str | None, birth_date: date | None, who: str, warnings: list[str]) -> _Person:
+    """A person from an ID number and/or a birth date; ``parse_id`` decides which date wins."""
+    parsed = parse_id(number, birth_date=birth_date) if number else None
+    if parsed is None:
+        return _Person(birth=birth_date)
+    shown = mask(parsed.normalized)
+    for problem in parsed.problems:
+        warnings.append(f"{who} ID {shown}: {problem}")
+    # The number's date won (it differs from the given one), or the given date won over a
+    # number failing its checks (parse_id then lists the disagreement).
+    conflict = birth_date is not None and (
+        (parsed.birth_date is not None and parsed.birth_date != birth_date)
+        or any("differs" in problem for problem in parsed.problems))
+    return _Person(birth=parsed.birth_date, number=parsed, conflict=conflict)
+
+
+def _same_number(full: str | None, other: str | None) -> bool:
+    """Is ``other`` the complete number ``full``? Parses only when the plain text can't tell."""
+    if full is None or not other:
+        return False
+    text = other.strip().upper()
+    if len(text) == 18 and text.isascii():
+        return text == full
+    parsed = parse_id(other)
+    return parsed is not None and parsed.valid is True and not parsed.masked and parsed.normalized == full
+
+
+def _payments(case: Case, tz: tzinfo, warnings: list[str]) -> list[_Payment]:
+    out = []
+    foreign: dict[str, int] = defaultdict(int)
+    for index, r in enumerate(case.recharges):
+        success = r.status is _SUCCESS
+        if success and r.currency != CNY:
+            foreign[r.currency] += 1
+        at = r.at if r.at.tzinfo is tz else _local(r.at, tz)
+        key = f"recharges/{index if r.id is None or r.id == '' else r.id}"
+        out.append(_Payment(index, key, at, r.amount, success and r.currency == CNY, r.disputed, r.channel))
+    if foreign:
+        listed = ", ".join(f"{n} in {cur}" for cur, n in sorted(foreign.items()))
+        warnings.append(f"payments in other currencies ({listed}) are not counted in CNY totals or caps")
+    out.sort(key=lambda p: p.at)  # stable: equal times keep their file order
+    return out
+
+
+def _yuan(amount: Decimal) -> str:
+    return f"¥{amount:,.0f}" if amount == amount.to_integral_value() else f"¥{amount:,.2f}"
+
+
+def _nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+@dataclass(slots=True)
+class _Context:
+    case: Case
+    k: RealNameKnowledge
+    tz: tzinfo
+    signals: Signals
+    payments: list[_Payment]
+    holder: _Person
+    holder_label: Holder
+    holder_is_claimed: bool  # the registered identity is the claimed minor's, consistently
+    claimed: _Person
+    status: RealNameStatus
+    verified_at: datetime | None
+    holder_ages: list[int | None] = field(default_factory=list)
+    claimed_ages: list[int | None] = field(default_factory=list)
+    counted_holder: list[tuple[_Payment, int]] = field(default_factory=list)  # counted payments, known age
+
+    @property
+    def regs(self) -> Regulations:
+        return self.k.regulations
+
+    def verified_then(self, moment: datetime) -> bool:
+        """Was the account verified at ``moment`` (its status now, and no later verification time)?"""
+        return self.status == RealNameStatus.verified and (self.verified_at is None or self.verified_at <= moment)
+
+
+def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
+    """Real-name features, evidence and findings of one case (codes in the module docstring)."""
+    k = knowledge or RealNameKnowledge.default()
+    signals = Signals(extractor=NAME, version=k.version)
+    warnings = signals.warnings
+    tz = ZoneInfo(case.timezone)
+    payments = _payments(case, tz, warnings)
+    rn = case.account.real_name if case.account else None
+    claim = case.claim
+    holder = _person(rn.id_number, rn.birth_date, "registered", warnings) if rn else _Person()
+    claimed = (_person(claim.minor_id_number, claim.minor_birth_date, "claimed minor's", warnings)
+               if claim else _Person())
+    label, is_claimed = _holder_identity(rn.holder if rn else Holder.unknown, holder, claimed,
+                                         claim.guardian_id_number if claim else None, warnings)
+    ctx = _Context(case=case, k=k, tz=tz, signals=signals, payments=payments, holder=holder,
+                   holder_label=label, holder_is_claimed=is_claimed, claimed=claimed,
+                   status=rn.status if rn else RealNameStatus.unknown,
+                   verified_at=_local(rn.verified_at, tz) if rn and rn.verified_at else None)
+    ctx.holder_ages = holder.ages(payments)
+    ctx.claimed_ages = claimed.ages(payments)
+    if holder.birth is not None:
+        ctx.counted_holder = [(p, a) for p, a in zip(payments, ctx.holder_ages, strict=True)
+                              if p.counted and a is not None]
+    _identity_features(ctx, rn is not None and bool(rn.id_number))
+    _holder_evidence(ctx)
+    _claim_evidence(ctx)
+    _face_checks(ctx)
+    _guest_finding(ctx)
+    _cap_findings(ctx)
+    _forbidden_hours(ctx)
+    return signals
+
+
+def _holder_identity(label: Holder, holder: _Person, claimed: _Person, guardian_number: str | None,
+                     warnings: list[str]) -> tuple[Holder, bool]:
+    """The holder as the numbers show it, and whether it is consistently the claimed minor."""
+    number = holder.full_number
+    by_number = None
+    if number is not None and number == claimed.full_number:
+        by_number = Holder.claimed_minor
+    elif _same_number(number, guardian_number):
+        by_number = Holder.guardian
+    if by_number is not None and by_number != label:
+        if label != Holder.unknown:
+            warnings.append(f"the account is recorded as held by {label.value}, but its ID number "
+                            f"{holder.masked} is the {by_number.value}'s; taken as {by_number.value}")
+        label = by_number
+    if label != Holder.claimed_minor:
+        return label, False
+    if holder.birth is not None and claimed.birth is not None and holder.birth != claimed.birth:
+        warnings.append("the account is recorded as held by the claimed minor, but the registered birth date "
+                        "differs from the claim's: the registration is not taken as the claimed minor's")
+        return label, False
+    return label, True
+
+
+def _first_index(ctx: _Context, disputed_only: bool) -> int | None:
+    for i, p in enumerate(ctx.payments):
+        if p.counted and (p.disputed or not disputed_only):
+            return i
+    return None
+
+
+_STATUS_KEYS = {status: f"real_name.status_{status.value}" for status in RealNameStatus}
+_HOLDER_KEYS = {holder: f"real_name.holder_is_{holder.value}" for holder in Holder}
+_ONE_HOT_ZEROS = dict.fromkeys([*_STATUS_KEYS.values(), *_HOLDER_KEYS.values()], 0.0)
+
+
+def _identity_features(ctx: _Context, id_given: bool) -> None:
+    f = ctx.signals.features
+    f.update(_ONE_HOT_ZEROS)
+    f[_STATUS_KEYS[ctx.status]] = 1.0
+    f[_HOLDER_KEYS[ctx.holder_label]] = 1.0
+    number = ctx.holder.number
+    f["real_name.id_given"] = float(id_given)
+    f["real_name.id_masked"] = float(bool(number and number.masked))
+    f["real_name.id_invalid"] = float(bool(number and number.valid is False))
+    f["real_name.birth_conflict"] = float(ctx.holder.conflict)
+    f["real_name.claim_birth_conflict"] = float(ctx.claimed.conflict)
+    f["real_name.holder_claim_mismatch"] = float(ctx.holder_label == Holder.claimed_minor and not ctx.holder_is_claimed)
+    f["real_name.holder_age_known"] = float(ctx.holder.birth is not None)
+    first = _first_index(ctx, disputed_only=False)
+    f["real_name.holder_age_at_first_payment"] = _nan_if_none(ctx.holder_ages[first] if first is not None else None)
+    first_disputed = _first_index(ctx, disputed_only=True)
+    f["real_name.claimed_minor_age_at_first_payment"] = _nan_if_none(
+        ctx.claimed_ages[first_disputed] if first_disputed is not None else None)
+    adult = ctx.regs.civil_code.adult_age
+    ages = [a for _, a in ctx.counted_holder]
+    f["real_name.holder_is_minor"] = sum(a < adult for a in ages) / len(ages) if ages else math.nan
+    elderly = ctx.regs.checks.elderly_holder_age
+    f["real_name.holder_60_plus"] = float(bool(ages) and ages[0] >= elderly)  # ages only grow
+    per_payment = ctx.signals.per_payment
+    for p, h_age, c_age in zip(ctx.payments, ctx.holder_ages, ctx.claimed_ages, strict=True):
+        row = {"face_refused_before": 0.0, "face_passed_before": 0.0}
+        if h_age is not None:
+            row["holder_age"] = h_age
+            row["holder_minor"] = 1.0 if h_age < adult else 0.0
+        if c_age is not None:
+            row["claimed_minor_age"] = c_age
+        per_payment[p.key] = row
+
+
+def _identity_ref(ctx: _Context, excerpt: str) -> RecordRef:
+    return RecordRef("account/real_name", ctx.verified_at, excerpt)
+
+
+def _holder_evidence(ctx: _Context) -> None:
+    """Who the verified registration says the payer's identity is, at the counted payments."""
+    rows = ctx.counted_holder
+    if ctx.status != RealNameStatus.verified or not rows:
+        return
+    adult = ctx.regs.civil_code.adult_age
+    elderly = ctx.regs.checks.elderly_holder_age
+    youngest, oldest = rows[0][1], rows[-1][1]  # payments are in time order
+    minor_rows = [(p, a) for p, a in rows if a < adult] if youngest < adult else []
+    shown = ctx.holder.masked or "birth date only"
+    span = f"{youngest}" if youngest == oldest else f"{youngest}-{oldest}"
+    excerpt = f"verified, holder {ctx.holder_label.value}, ID {shown}"
+    records = (_identity_ref(ctx, excerpt), *(p.ref for p, _ in rows[:MAX_RECORDS]))
+    n = len(rows)
+    add = ctx.signals.evidence.append
+    if ctx.holder_is_claimed and len(minor_rows) == n:
+        add(EvidenceItem(
+            "real_name.holder_is_claimed_minor", Direction.minor,
+            f"The account is verified under the claimed minor's own ID ({shown}); they were {span} "
+            f"at all {n} successful payments",
+            f"账号以所称未成年人本人身份证（{shown}）实名认证；{n}笔成功付款时其为{span}周岁",
+            records, strength=float(n), value=youngest))
+    elif minor_rows and not ctx.holder_is_claimed:
+        m = len(minor_rows)
+        add(EvidenceItem(
+            "real_name.holder_is_other_minor", Direction.minor,
+            f"The account is verified under the ID of a minor ({shown}), under 18 at {m} of {n} successful payments",
+            f"账号实名认证的身份证（{shown}）属未成年人，{n}笔成功付款中有{m}笔付款时其未满18周岁",
+            (records[0], *(p.ref for p, _ in minor_rows[:MAX_RECORDS])), strength=float(m), value=youngest))
+    elif youngest >= elderly:
+        add(EvidenceItem(
+            "real_name.holder_60_plus", Direction.minor,
+            f"The account is verified under the ID of a person aged {span} ({shown}); children are known "
+            "to use grandparents' IDs",
+            f"账号实名人（{shown}）付款时{span}周岁，已满{elderly}周岁；存在未成年人借用祖辈身份证的情形",
+            records, strength=1.0, value=youngest))
+    elif youngest >= adult:
+        add(EvidenceItem(
+            "real_name.holder_adult", Direction.adult,
+            f"The account is verified under an adult's ID ({shown}), aged {span} at all {n} successful payments",
+            f"账号以成年人身份证（{shown}）实名认证，{n}笔成功付款时其为{span}周岁",
+            records, strength=1.0, value=youngest))
+
+
+def _claim_evidence(ctx: _Context) -> None:
+    """Is the claimed child's age consistent with the payments and the chat?"""
+    f = ctx.signals.features
+    checks = ctx.regs.checks
+    adult = ctx.regs.civil_code.adult_age
+    f["real_name.claim_implausible_age"] = 0.0
+    f["claim.not_minor_at_payment"] = 0.0
+    f["claim.adult_payment_share"] = math.nan
+    if ctx.claimed.birth is None:
+        return
+    judged = [(p, a) for p, a in zip(ctx.payments, ctx.claimed_ages, strict=True) if p.counted and p.disputed]
+    if not judged:
+        judged = [(p, a) for p, a in zip(ctx.payments, ctx.claimed_ages, strict=True) if p.counted]
+    if not judged:
+        return
+    before_birth = [p for p, a in judged if a is None]
+    born = [(p, a) for p, a in judged if a is not None]
+    adult_rows = [(p, a) for p, a in born if a >= adult]
+    f["claim.adult_payment_share"] = len(adult_rows) / len(judged)
+    add = ctx.signals.evidence.append
+    if born and len(adult_rows) == len(judged):
+        age = adult_rows[0][1]
+        f["claim.not_minor_at_payment"] = 1.0
+        ctx.signals.warnings.append(f"by the claim's birth date the person was {age} or older at every disputed "
+                                    "payment: not a minor (Civil Code Art. 17)")
+        add(EvidenceItem(
+            "claim.not_minor_at_payment", Direction.adult,
+            f"By the claim's own birth date the person was already {age} at the first of {len(judged)} "
+            "disputed payments: an adult",
+            f"按申请所述出生日期，{len(judged)}笔争议付款中第一笔付款时当事人已满{age}周岁，为成年人",
+            tuple(p.ref for p, _ in adult_rows), strength=float(len(adult_rows)), value=age))
+    elif adult_rows:
+        ctx.signals.warnings.append(f"by the claim's birth date the person was 18 or older at {len(adult_rows)} "
+                                    f"of {len(judged)} disputed payments")
+    reasons_en: list[str] = []
+    reasons_zh: list[str] = []
+    records: list[RecordRef] = []
+    value = None
+    if before_birth:
+        reasons_en.append(f"{len(before_birth)} payments were made before the claimed child was born")
+        reasons_zh.append(f"{len(before_birth)}笔付款早于所称未成年人出生")
+        records.extend(p.ref for p in before_birth)
+    first_age = born[0][1] if born else None
+    if first_age is not None and first_age < checks.implausible_below_age:
+        value = first_age
+        fluent = [(i, c) for i, c in enumerate(ctx.case.chats)
+                  if c.speaker == Speaker.account and len(c.text.strip()) >= checks.fluent_message_min_chars]
+        if len(fluent) >= checks.fluent_messages_min:
+            reasons_en.append(f"the account wrote {len(fluent)} messages of {checks.fluent_message_min_chars}+ "
+                              f"characters, though the claimed child was {first_age}")
+            reasons_zh.append(f"所称未成年人当时{first_age}周岁，账号却发出{len(fluent)}条{checks.fluent_message_min_chars}字以上的消息")
+            records.extend(record_ref("chats", c, i, at=c.at, excerpt=c.text) for i, c in fluent)
+        locked = [p for p, a in born if a is not None and a < checks.implausible_below_age
+                  and p.channel in checks.password_channels]
+        if locked:
+            names = "/".join(sorted({p.channel.value for p in locked if p.channel}))
+            reasons_en.append(f"{len(locked)} payments went through a password-protected channel ({names}) "
+                              f"though the claimed child was {first_age}")
+            reasons_zh.append(f"所称未成年人当时{first_age}周岁，却有{len(locked)}笔付款经需密码的渠道（{names}）完成")
+            records.extend(p.ref for p in locked)
+    if reasons_en:
+        f["real_name.claim_implausible_age"] = 1.0
+        add(EvidenceItem(
+            "real_name.claim_implausible_age", Direction.adult,
+            "The claimed child's age does not fit the account: " + "; ".join(reasons_en),
+            "所称未成年人的年龄与账号情况不符：" + "；".join(reasons_zh),
+            tuple(records), strength=float(len(reasons_en)), value=value))
+
+
+# --------------------------------------------------------------------------- face checks
+
+
+def _face_checks(ctx: _Context) -> None:
+    """Count, per payment, the face checks in the window just before it."""
+    f = ctx.signals.features
+    checks = ctx.case.account.face_checks if ctx.case.account else []
+    window = timedelta(minutes=ctx.regs.checks.face_check_window_minutes)
+    adult = ctx.regs.civil_code.adult_age
+    f["face_check.n_checks"] = float(len(checks))
+    f["face_check.n_refused"] = float(sum(c.outcome is not _PASSED for c in checks))
+    f["face_check.n_passed"] = float(len(checks)) - f["face_check.n_refused"]
+    refused_refs: dict[int, RecordRef] = {}
+    passed_refs: dict[int, RecordRef] = {}
+    other_refs: dict[int, RecordRef] = {}
+    hits: dict[str, set[int]] = {"refused": set(), "passed": set(), "other": set()}  # payment positions
+    payments = ctx.payments
+    times = [p.at for p in payments] if checks else []
+    # Few checks, many payments: find each check's payments [at, at + window] by bisection.
+    for i, c in enumerate(checks):
+        at = _local(c.at, ctx.tz)
+        for j in range(bisect_left(times, at), bisect_right(times, at + window)):
+            h_age = ctx.holder_ages[j]
+            if c.outcome is not _PASSED:
+                kind, target = "refused", refused_refs
+            elif c.matched is _OTHER_FACE:
+                kind, target = "other", other_refs
+            elif h_age is None or h_age >= adult:
+                kind, target = "passed", passed_refs
+            else:
+                continue
+            hits[kind].add(j)
+            if i not in target:
+                target[i] = record_ref("face_checks", c, i, at=at,
+                                       excerpt=f"{c.outcome.value}, matched {c.matched.value}")
+    for kind in ("refused", "passed"):
+        for j in hits[kind]:
+            ctx.signals.per_payment[payments[j].key][f"face_{kind}_before"] = 1.0
+    pay_refused, pay_passed, pay_other = ([payments[j].ref for j in sorted(hits[kind])]
+                                          for kind in ("refused", "passed", "other"))
+    refused_refs, passed_refs, other_refs = ({i: refs[i] for i in sorted(refs)}
+                                             for refs in (refused_refs, passed_refs, other_refs))
+    f["face_check.payments_after_refusal"] = float(len(pay_refused))
+    f["face_check.payments_after_pass"] = float(len(pay_passed))
+    f["face_check.payments_after_other_pass"] = float(len(pay_other))
+    minutes = f"{ctx.regs.checks.face_check_window_minutes:g}"
+    add = ctx.signals.evidence.append
+    if pay_refused:
+        add(EvidenceItem(
+            "face_check.refused_before_payment", Direction.minor,
+            f"{len(refused_refs)} face checks were declined, failed or timed out within {minutes} minutes "
+            f"before {len(pay_refused)} payments",
+            f"{len(pay_refused)}笔付款前{minutes}分钟内，共有{len(refused_refs)}次人脸识别被拒绝、未通过或超时",
+            (*refused_refs.values(), *pay_refused), strength=float(len(pay_refused)), value=len(refused_refs)))
+    if pay_passed:
+        add(EvidenceItem(
+            "face_check.passed_before_payment", Direction.adult,
+            f"The registered holder passed {len(passed_refs)} face checks within {minutes} minutes "
+            f"before {len(pay_passed)} payments",
+            f"{len(pay_passed)}笔付款前{minutes}分钟内，实名本人通过了{len(passed_refs)}次人脸识别",
+            (*passed_refs.values(), *pay_passed), strength=float(len(pay_passed)), value=len(passed_refs)))
+    if pay_other:
+        add(EvidenceItem(
+            "face_check.other_person_before_payment", Direction.neutral,
+            f"Someone other than the registered holder passed {len(other_refs)} face checks within {minutes} "
+            f"minutes before {len(pay_other)} payments (says nothing about their age)",
+            f"{len(pay_other)}笔付款前{minutes}分钟内，有非实名本人的人通过了{len(other_refs)}次人脸识别（无法据此判断年龄）",
+            (*other_refs.values(), *pay_other), strength=float(len(pay_other)), value=len(other_refs)))
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _guest_sessions(ctx: _Context) -> list[tuple[datetime, datetime | None]]:
+    """Sessions the anti-addiction record logged as a guest's (login_traces ct=2)."""
+    if not ctx.case.login_traces:
+        return []
+    return [(_local(s.start, ctx.tz), _local(s.end, ctx.tz) if s.end else None)
+            for s in ctx.case.sessions if (s.__pydantic_extra__ or {}).get("guest") is True]
+
+
+def _guest_finding(ctx: _Context) -> None:
+    """Payments a guest or an unverified user could not lawfully make."""
+    regs = ctx.regs
+    guest_sessions = _guest_sessions(ctx)
+    late = ctx.verified_at is not None and bool(ctx.payments) and ctx.payments[0].at < ctx.verified_at
+    if ctx.status not in regs.not_verified_statuses and not late and not guest_sessions:
+        ctx.signals.features["real_name.unverified_paid_cny"] = 0.0
+        return
+    by_rule: dict[str, list[_Payment]] = defaultdict(list)
+    rules: dict[str, GuestRule] = {}
+    early = 0
+    reasons: set[tuple[str, str]] = set()
+    for p in ctx.payments:
+        if not p.counted:
+            continue
+        if ctx.status in regs.not_verified_statuses:
+            reason = (f"real-name status {ctx.status.value}", f"实名状态为{_STATUS_ZH[ctx.status]}")
+        elif ctx.status == RealNameStatus.verified and ctx.verified_at is not None and p.at < ctx.verified_at:
+            reason = ("paid before the real-name verification time", "付款早于实名认证时间")
+        elif any(start <= p.at and (end is None or p.at <= end) for start, end in guest_sessions):
+            reason = ("paid inside a guest login session", "付款发生在游客登录时段内")
+        else:
+            continue
+        rule = regs.guest_rule(p.at.date())
+        if rule is None:
+            early += 1
+            continue
+        if rule.guest_may_pay:
+            continue
+        reasons.add(reason)
+        by_rule[rule.id].append(p)
+        rules[rule.id] = rule
+    if early:
+        ctx.signals.warnings.append(f"{early} payments by a guest or unverified account predate "
+                                    f"{regs.guest_rules[0].effective_from}: no NPPA rule to judge them by")
+    if not by_rule:
+        ctx.signals.features["real_name.unverified_paid_cny"] = 0.0
+        return
+    paid = [p for ps in by_rule.values() for p in ps]
+    total = sum((p.amount for p in paid), Decimal(0))
+    ctx.signals.features["real_name.unverified_paid_cny"] = float(total)
+    parts_en, parts_zh = [], []
+    for rule_id, ps in by_rule.items():
+        rule = rules[rule_id]
+        sub = _yuan(sum((p.amount for p in ps), Decimal(0)))
+        parts_en.append(f"{len(ps)} ({sub}) under {rule.document}, in force from {rule.effective_from}: "
+                        f"{rule.summary_en}")
+        parts_zh.append(f"{len(ps)}笔（{sub}）适用{rule.document}（{rule.effective_from}起施行）：{rule.summary_zh}")
+    why_en = "; ".join(sorted(en for en, _ in reasons))
+    why_zh = "；".join(sorted(zh for _, zh in reasons))
+    ctx.signals.findings.append(FindingItem(
+        "nppa2019.guest_paid",
+        f"{len(paid)} successful payments totalling {_yuan(total)} were taken from a guest or unverified "
+        f"account ({why_en}): " + "; ".join(parts_en),
+        f"游客或未实名账号成功付款{len(paid)}笔，共{_yuan(total)}（{why_zh}）：" + "；".join(parts_zh),
+        " ; ".join(rules[r].citation for r in by_rule),
+        float(total), tuple(p.ref for p in paid)))
+
+
+def _cap_findings(ctx: _Context) -> None:
+    """NPPA 2019 paid-service rules for a verified minor holder, each payment by its own band."""
+    regs = ctx.regs
+    caps = regs.caps
+    f = ctx.signals.features
+    adult = regs.civil_code.adult_age
+    if ctx.status != RealNameStatus.verified or not any(a is not None and a < adult for a in ctx.holder_ages):
+        f["real_name.under8_paid_cny"] = f["real_name.single_cap_excess_cny"] = 0.0
+        f["real_name.monthly_cap_excess_cny"] = 0.0
+        return
+    under8: list[_Payment] = []
+    single: list[tuple[_Payment, Decimal, Decimal]] = []  # payment, cap, excess
+    months: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    monthly: dict[tuple[int, int], list[tuple[_Payment, Decimal, Decimal]]] = defaultdict(list)
+    bands_used: dict[str, AgeBand] = {}
+    for p, age in zip(ctx.payments, ctx.holder_ages, strict=True):
+        if not p.counted:
+            continue
+        month = (p.at.year, p.at.month)
+        before = months[month]
+        after = months[month] = before + p.amount
+        if age is None or p.at.date() < caps.effective_from or not ctx.verified_then(p.at):
+            continue
+        band = regs.band(age)
+        if band is None:
+            continue
+        if not band.paid_service:
+            under8.append(p)
+            bands_used[band.id] = band
+            continue
+        if p.amount > band.single_cny:
+            single.append((p, band.single_cny, p.amount - band.single_cny))
+            bands_used[band.id] = band
+        over = after - max(band.monthly_cny, before)
+        if over > 0:
+            monthly[month].append((p, band.monthly_cny, over))
+            bands_used[band.id] = band
+    under8_total = sum((p.amount for p in under8), Decimal(0))
+    single_excess = sum((e for _, _, e in single), Decimal(0))
+    monthly_excess = sum((e for rows in monthly.values() for _, _, e in rows), Decimal(0))
+    f["real_name.under8_paid_cny"] = float(under8_total)
+    f["real_name.single_cap_excess_cny"] = float(single_excess)
+    f["real_name.monthly_cap_excess_cny"] = float(monthly_excess)
+    shown = ctx.holder.masked or "birth date on record"
+    add = ctx.signals.findings.append
+
+    def basis(*band_ids: str) -> str:
+        cites = [bands_used[b].citation for b in band_ids if b in bands_used]
+        return " ; ".join(cites) or caps.citation
+
+    if under8:
+        add(FindingItem(
+            "nppa2019.under8_paid",
+            f"The account is verified under the ID of a child under 8 ({shown}), yet {len(under8)} payments "
+            f"totalling {_yuan(under8_total)} were taken; no paid service is allowed under 8 ({caps.document})",
+            f"账号实名人（{shown}）未满8周岁，平台仍收取{len(under8)}笔付款共{_yuan(under8_total)}；"
+            f"{caps.document}规定不得为未满8周岁用户提供付费服务",
+            basis("under_8"), float(under8_total), tuple(p.ref for p in under8)))
+    if single:
+        full = sum((p.amount for p, _, _ in single), Decimal(0))
+        limits = "/".join(_yuan(c) for c in sorted({c for _, c, _ in single}))
+        add(FindingItem(
+            "nppa2019.single_cap",
+            f"{len(single)} payments of a verified minor ({shown}) exceeded the single-payment cap ({limits}): "
+            f"{_yuan(single_excess)} over the cap, out of {_yuan(full)} paid in those payments",
+            f"实名未成年人（{shown}）有{len(single)}笔付款超过单次限额（{limits}）：超出限额{_yuan(single_excess)}，"
+            f"这些付款合计{_yuan(full)}",
+            basis("8_15", "16_17"), float(single_excess), tuple(p.ref for p, _, _ in single)))
+    if monthly:
+        parts_en, parts_zh, refs = [], [], []
+        for (y, m), rows in sorted(monthly.items()):
+            over = sum((e for _, _, e in rows), Decimal(0))
+            limits = "/".join(_yuan(c) for c in sorted({c for _, c, _ in rows}))
+            parts_en.append(f"{y}-{m:02d}: {_yuan(months[(y, m)])} paid, cap {limits}, {_yuan(over)} over")
+            parts_zh.append(f"{y}年{m}月：付款{_yuan(months[(y, m)])}，限额{limits}，超出{_yuan(over)}")
+            refs.extend(p.ref for p, _, _ in rows)
+        add(FindingItem(
+            "nppa2019.monthly_cap",
+            f"A verified minor's ({shown}) monthly payments exceeded the monthly cap by {_yuan(monthly_excess)} "
+            f"in {len(monthly)} months (each payment judged by the band at its own date; overlaps the "
+            "single-payment finding): " + "; ".join(parts_en),
+            f"实名未成年人（{shown}）有{len(monthly)}个月累计付款超过月度限额，共超出{_yuan(monthly_excess)}"
+            "（每笔按付款当日年龄段计；与单次限额认定可能重叠）：" + "；".join(parts_zh),
+            basis("8_15", "16_17"), float(monthly_excess), tuple(refs)))
+
+
+def _crossings(start: datetime, last: datetime, calendar: SchoolCalendar) -> list[datetime]:
+    """Moments inside (start, last] where a play rule can turn from allowed to forbidden:
+    each midnight and each day's allowed_to (at most 14 days, enough for any real session)."""
+    out = []
+    day = start.date()
+    end_day = min(last.date(), day + timedelta(days=14))
+    while day <= end_day:
+        midnight = datetime.combine(day, time(0), tzinfo=start.tzinfo)
+        rule = calendar.play_rule(midnight)
+        for moment in (midnight, datetime.combine(day, rule.allowed_to, tzinfo=start.tzinfo) if rule else None):
+            if moment is not None and start < moment <= last:
+                out.append(moment)
+        day += timedelta(days=1)
+    return out
+
+
+def _session_forbidden(start: datetime, end: datetime | None, calendar: SchoolCalendar, zone: tzinfo) -> bool:
+    """Did any part of the session fall at a forbidden hour (rules run on Beijing time)?"""
+    start = start.astimezone(zone)
+    allowed = calendar.minor_play_allowed(start)
+    if allowed is False:
+        return True
+    if end is None:
+        return False
+    last = end.astimezone(zone) - timedelta(seconds=1)
+    if last <= start:
+        return False
+    rule = calendar.play_rule(start)
+    if allowed and rule is not None and last.date() == start.date():
+        # A day has one allowed window, closing before midnight: inside it unless it ran past the close.
+        return last.time() >= rule.allowed_to
+    if calendar.minor_play_allowed(last) is False:
+        return True
+    return any(calendar.minor_play_allowed(m) is False for m in _crossings(start, last, calendar))
+
+
+def _forbidden_hours(ctx: _Context) -> None:
+    """A verified minor holder served at hours the play rule in force forbids."""
+    f = ctx.signals.features
+    f["real_name.forbidden_hour_payments"] = 0.0
+    f["real_name.forbidden_hour_sessions"] = 0.0
+    adult = ctx.regs.civil_code.adult_age
+    starts = [p.at for p in ctx.payments[:1]] + [s.start for s in ctx.case.sessions]
+    if ctx.status != RealNameStatus.verified or ctx.holder.birth is None or not starts:
+        return
+    first_age = ctx.holder.age(min(starts))
+    if first_age is not None and first_age >= adult:
+        return  # an adult from the first activity on
+    calendar = ctx.k.calendar
+    zone = ZoneInfo(calendar.data.timezone)
+    rules: dict[str, PlayRule] = {}
+    paid = []
+    for p, age in zip(ctx.payments, ctx.holder_ages, strict=True):
+        if p.counted and age is not None and age < adult and ctx.verified_then(p.at) \
+                and calendar.minor_play_allowed(p.at) is False:
+            paid.append(p)
+    for moment in {p.at.date(): p.at for p in paid}.values():  # one look-up per day
+        rule = calendar.play_rule(moment)
+        if rule:
+            rules[rule.id] = rule
+    played = []
+    for i, s in enumerate(ctx.case.sessions):
+        start = _local(s.start, ctx.tz)
+        age = ctx.holder.age(start)
+        if age is None or age >= adult or not ctx.verified_then(start):
+            continue
+        end = _local(s.end, ctx.tz) if s.end else None
+        if _session_forbidden(start, end, calendar, zone):
+            played.append(record_ref("sessions", s, i, at=start))
+            rule = calendar.play_rule(start) or (calendar.play_rule(end) if end else None)
+            if rule:
+                rules[rule.id] = rule
+    f["real_name.forbidden_hour_payments"] = float(len(paid))
+    f["real_name.forbidden_hour_sessions"] = float(len(played))
+    if not paid and not played:
+        return
+    total = sum((p.amount for p in paid), Decimal(0))
+    shown = ctx.holder.masked or "birth date on record"
+    in_force = [rules[r] for r in sorted(rules, key=lambda r: rules[r].effective_from)]
+    ctx.signals.findings.append(FindingItem(
+        "nppa.forbidden_hours_play",
+        f"A verified minor ({shown}) was served at hours the play rules forbid: {len(paid)} payments "
+        f"({_yuan(total)}) and {len(played)} sessions. "
+        + " ".join(f"From {r.effective_from} ({r.document}): {r.summary_en}." for r in in_force),
+        f"实名未成年人（{shown}）在规定禁止时段获得服务：付款{len(paid)}笔（{_yuan(total)}），游戏时段{len(played)}次。"
+        + "".join(f"{r.effective_from}起（{r.document}）：{r.summary_zh}。" for r in in_force),
+        " ; ".join(r.citation for r in in_force), float(total),
+        (*(p.ref for p in paid), *played)))
