@@ -217,3 +217,13 @@ def test_every_packaged_parameter_states_its_source():
         for key in type(getattr(params, section)).model_fields:
             note = params.sources[f"{section}.{key}"]
             assert "[S" in note or "assumption" in note or "regulation" in note, f"{section}.{key}"
+
+
+def test_the_simulation_doc_lists_every_parameter_with_its_source():
+    from pathlib import Path
+
+    from assessor.simulation.params import SimulationParams
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "simulation.md").read_text(encoding="utf-8")
+    for key in SimulationParams.default().sources:
+        assert f"`{key}`" in doc, f"{key} missing from docs/simulation.md: run python docs/make_simulation_doc.py"
