@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from assessor.features import chat, real_name
+from assessor.features import chat, real_name, recharge
 from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
 from assessor.model import Scorecard, load_model, shipped_model_path
 from assessor.privacy import scrub
@@ -42,8 +42,8 @@ from assessor.schema import (
     band_for,
 )
 
-# Registered extractors; real-name and recharge-behaviour extractors join here when they land.
-EXTRACTORS = (real_name.extract, chat.extract)
+# Registered extractors, each a pure function case -> Signals.
+EXTRACTORS = (real_name.extract, chat.extract, recharge.extract)
 MAX_RECORDS_PER_REASON = 12
 TOP_REASONS = 4
 FAMILY_OF_COVERAGE = {"chat": "chats", "sessions": "sessions", "recharge": "recharges",
