@@ -211,7 +211,7 @@ def evaluate(
     format: Annotated[OutputFormat | None, typer.Option("--format", "-f", help="json or table")] = None,
     prior: PriorOption = 0.5,
 ) -> None:
-    """Discrimination and calibration on labelled cases: n, auc, brier, log_loss, calibration.
+    """Discrimination and calibration on labelled cases: n, auc, brier, log_loss, calibration, families.
 
     Numbers measured on simulated cases describe the simulator, not real disputes.
     Example: assessor evaluate sim_test.jsonl --format json
@@ -233,6 +233,11 @@ def evaluate(
         typer.echo(f"n={report['n']}  AUC={report['auc']}  Brier={report['brier']}  log loss={report['log_loss']}")
         for row in report["calibration"]:
             typer.echo(f"  {row['bin']}: n={row['n']:5d} predicted {row['predicted']:.2f} observed {row['observed']:.2f}")
+        typer.echo("Per evidence family (AUC of its log-odds alone; cases it moved):")
+        for row in report["families"]:
+            auc = "  n/a" if row["auc"] is None else f"{row['auc']:.3f}"
+            typer.echo(f"  {row['family']:<12} AUC {auc}  moved {row['cases_moved']:5d}  "
+                       f"mean |log-odds| {row['mean_abs_log_odds']:.2f}")
     _print_errors(errors)
     if errors:
         raise typer.Exit(EXIT_REJECTED)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import math
 import platform
+from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +60,12 @@ def train(cases: Iterable[Case], output: Path, *, seed: int = 0, holdout: float 
     metrics = metrics_for(y[test], held_out.predict_proba(X[test])[:, 1])
     final = ScorecardClassifier(features, random_state=seed).fit(X, y)
     fingerprint = hashlib.sha256("\n".join(sorted(ids)).encode() + X.tobytes() + y.tobytes()).hexdigest()
-    version = datetime.now(UTC).strftime("%Y.%m.%d")
+    # Named by its training data, not the clock: the same data and seed give the same bytes.
+    version = f"data-{fingerprint[:12]}"
     final.scorecard_.metadata["version"] = version
     manifest = {
         "format": "assessor.model-manifest/1",
         "version": version,
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_cases": int(len(y)),
         "minor_share": float(y.mean()),
         "training_data_sha256": fingerprint,
@@ -100,13 +100,46 @@ def metrics_for(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> dict[str, Any
 
 
 def evaluate(cases: Iterable[Case], engine: Engine, *, prior: float = 0.5) -> dict[str, Any]:
-    """Score labelled cases with the full engine (model + rules) and measure it."""
+    """Score labelled cases with the full engine (model + rules) and measure it.
+
+    ``families`` says which evidence family carries the signal: per family (chat, recharge,
+    sessions, real_name, face_checks, claim), the ROC AUC of that family's summed log-odds
+    (model points and rule weights) and how many cases it moved at all.
+    """
     y, p = [], []
+    family_scores: list[dict[str, float]] = []
     for case in cases:
         if case.label is None or case.label.minor_payer is None:
             continue
+        assessment = engine.assess(case, prior=prior)
         y.append(int(case.label.minor_payer))
-        p.append(engine.assess(case, prior=prior).probability)
+        p.append(assessment.probability)
+        scores: dict[str, float] = defaultdict(float)
+        for c in assessment.contributions:
+            if c.id != "model.baseline":
+                scores[c.source] += c.weight
+        for r in assessment.rules:
+            if r.effect == "weight" and r.weight:
+                scores[FAMILY_OF_RULE_SOURCE.get(r.id.split(".", 1)[0], r.id.split(".", 1)[0])] += r.weight
+        family_scores.append(scores)
     if not y:
         raise TrainingDataError("no case carries label.minor_payer")
-    return {"n": len(y), **metrics_for(np.array(y), np.array(p))}
+    labels = np.array(y)
+    return {"n": len(y), **metrics_for(labels, np.array(p)), "families": _family_metrics(labels, family_scores)}
+
+
+FAMILY_OF_RULE_SOURCE = {"face_check": "face_checks"}
+
+
+def _family_metrics(y: np.ndarray, scores: list[dict[str, float]]) -> list[dict[str, Any]]:
+    """AUC of each family's log-odds alone (0 where the family said nothing)."""
+    from sklearn.metrics import roc_auc_score
+
+    out = []
+    for family in sorted({f for row in scores for f in row}):
+        column = np.array([row.get(family, 0.0) for row in scores])
+        moved = int((column != 0).sum())
+        auc = float(roc_auc_score(y, column)) if y.min() != y.max() and moved else None
+        out.append({"family": family, "auc": None if auc is None else round(auc, 4), "cases_moved": moved,
+                    "mean_abs_log_odds": round(float(np.abs(column).mean()), 4)})
+    return out
