@@ -49,21 +49,19 @@ from __future__ import annotations
 
 import math
 import tomllib
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from assessor.calendar import DayInfo, SchoolCalendar, TimeBand
+from assessor.calendar import SchoolCalendar, TimeBand
 from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals, record_ref
 from assessor.schema import Case, RechargeStatus
 
@@ -178,13 +176,23 @@ class RechargeKnowledge:
     tiers: frozenset[float] = field(init=False)
     top_tiers: frozenset[float] = field(init=False)
     membership_words: tuple[str, ...] = field(init=False)
-    day_cache: dict[Any, tuple] = field(init=False, repr=False, compare=False)
+    day_cache: dict[int, tuple] = field(init=False, repr=False, compare=False)
+    band_starts: np.ndarray = field(init=False, repr=False, compare=False)
+    school_band: int = field(init=False, repr=False)
+    after_band: int = field(init=False, repr=False)
+    night_band: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "day_cache", {})
         object.__setattr__(self, "tiers", frozenset(float(t) for t in self.data.tiers.standard))
         object.__setattr__(self, "top_tiers", frozenset(float(t) for t in self.data.tiers.top))
         object.__setattr__(self, "membership_words", tuple(w.lower() for w in self.data.tiers.membership_words))
+        bands = sorted(self.calendar.data.bands.items(), key=lambda item: item[1])
+        names = [band for band, _ in bands]
+        object.__setattr__(self, "band_starts", np.array([start for _, (start, _end) in bands], dtype=np.int64))
+        object.__setattr__(self, "school_band", names.index(_SCHOOL))
+        object.__setattr__(self, "after_band", names.index(_AFTER))
+        object.__setattr__(self, "night_band", names.index(_NIGHT))
 
     @property
     def version(self) -> str:
@@ -204,89 +212,89 @@ def _default_knowledge() -> RechargeKnowledge:
     return RechargeKnowledge(load_recharge_data(), SchoolCalendar.default())
 
 
-# --------------------------------------------------------------------------- records
+# --------------------------------------------------------------------------- records as columns
+#
+# Payments and sessions are held as arrays in time order (one list comprehension per attribute,
+# then numpy): per-record Python objects cost more than everything else here. Evidence records
+# are built only for the payments and sessions an evidence item cites.
 
-
-@dataclass(slots=True)
-class _Payment:
-    key: str  # "recharges/<id or index>"
-    record: Any  # the schema Recharge, for a RecordRef when evidence cites it
-    at: datetime
-    cny: float
-    item: str
-    device: str | None
-    disputed: bool
-    band: TimeBand
-    flags: list[float]  # in FLAG_NAMES order
-    _ref: RecordRef | None = None
-
-    @property
-    def ref(self) -> RecordRef:
-        """Built on first use: most payments are never cited, many are cited by several items."""
-        if self._ref is None:
-            r = self.record
-            self._ref = RecordRef(self.key, r.at, _excerpt(r))
-        return self._ref
-
-    def flag(self, name: str) -> float:
-        return self.flags[_FLAG_INDEX[name]]
-
-
-# Per-payment 0/1 flags; the first six depend only on the date, so they are cached per date.
+# Per-payment 0/1 flags (columns of _Payments.flags); the per-payment output uses PER_PAYMENT of them.
 FLAG_NAMES = ("after_school", "school_hours", "late_night", "day_off", "vacation", "closure", "weekend", "holiday",
               "in_burst", "night_in_evening_session")
 _FLAG_INDEX = {name: i for i, name in enumerate(FLAG_NAMES)}
+_AFTER_F, _SCHOOL_F, _NIGHT_F, _OFF_F = 0, 1, 2, 3
 _BURST, _EVENING = _FLAG_INDEX["in_burst"], _FLAG_INDEX["night_in_evening_session"]
+# Columns of a day's row: school day, then the date flags day_off..holiday in FLAG_NAMES order.
+_DAY_COLUMNS = 6
 
 
-@dataclass(slots=True)
-class _Session:
-    record: Any
-    index: int
-    start: datetime
-    end: datetime | None
-    minutes: float | None
-    school_minutes: float
-    in_school: bool
-    device: str | None
-    ip: str | None
-
-    @property
-    def ref(self) -> RecordRef:
-        return record_ref("sessions", self.record, self.index, at=self.start)
-
-
-def _day_flags(k: RechargeKnowledge, d: Any) -> tuple[bool, float, float, float, float, float]:
+def _day_row(k: RechargeKnowledge, ordinal: int) -> tuple[float, ...]:
     """(school day, day off, vacation, closure, weekend, holiday) of a date, cached on the knowledge."""
-    flags = k.day_cache.get(d)
-    if flags is None:
-        day = k.calendar.day(d)
+    row = k.day_cache.get(ordinal)
+    if row is None:
+        day = k.calendar.day(date.fromordinal(ordinal))
         weekend = day.is_weekend and not day.is_working_weekend
-        flags = k.day_cache[d] = (
-            day.is_school_day,
+        row = k.day_cache[ordinal] = (
+            float(day.is_school_day),
             float((weekend or day.is_statutory_holiday) and day.vacation is None and day.closure is None),
             float(day.vacation is not None), float(day.closure is not None), float(weekend),
             float(day.is_statutory_holiday),
         )
-    return flags
+    return row
 
 
-def _payments(case: Case, k: RechargeKnowledge) -> list[_Payment]:
-    band_of = k.calendar.time_band
-    out = []
-    for index, r in enumerate(case.recharges):
-        if r.status is not _SUCCESS:
-            continue
-        at = r.at
-        school_day, off, vacation, closure, weekend, holiday = _day_flags(k, at.date())
-        band = band_of(at)
-        flags = [float(school_day and band is _AFTER), float(school_day and band is _SCHOOL), float(band is _NIGHT),
-                 off, vacation, closure, weekend, holiday, 0.0, 0.0]
-        key = f"recharges/{r.id}" if r.id not in (None, "") else f"recharges/{index}"
-        out.append(_Payment(key, r, at, float(r.amount) if r.currency == "CNY" else 0.0,
-                            r.item.strip().lower() if r.item else "", r.device_id, r.disputed, band, flags))
-    out.sort(key=lambda p: p.at)
-    return out
+def _day_rows(k: RechargeKnowledge, ordinals: np.ndarray) -> np.ndarray:
+    """One row of day flags per ordinal (computed once per distinct date)."""
+    if not len(ordinals):
+        return np.zeros((0, _DAY_COLUMNS))
+    cache = k.day_cache
+    return np.array([cache[o] if o in cache else _day_row(k, o) for o in ordinals.tolist()], dtype=float)
+
+
+def _band_index(k: RechargeKnowledge, minutes: np.ndarray) -> np.ndarray:
+    return np.searchsorted(k.band_starts, minutes, side="right") - 1
+
+
+class _Payments:
+    """The case's successful payments as columns, in time order."""
+
+    def __init__(self, case: Case, k: RechargeKnowledge) -> None:
+        counted = [(i, r) for i, r in enumerate(case.recharges) if r.status is _SUCCESS]
+        counted.sort(key=lambda ir: ir[1].at)
+        self.index = [i for i, _ in counted]
+        self.records = records = [r for _, r in counted]
+        self.n = n = len(records)
+        self.at = at = [r.at for r in records]
+        self.seconds = np.array([a.timestamp() for a in at], dtype=float)
+        self.cny = np.array([float(r.amount) if r.currency == "CNY" else 0.0 for r in records], dtype=float)
+        self.day = np.array([a.toordinal() for a in at], dtype=np.int64)
+        self.band = _band_index(k, np.array([a.hour * 60 + a.minute for a in at], dtype=np.int64))
+        self.disputed = np.array([r.disputed for r in records], dtype=bool)
+        self.item = [r.item.strip().lower() if r.item else "" for r in records]
+        self.device = [r.device_id for r in records]
+        flags = np.zeros((n, len(FLAG_NAMES)))
+        if n:
+            days = _day_rows(k, self.day)
+            school_day = days[:, 0] > 0
+            flags[:, _AFTER_F] = school_day & (self.band == k.after_band)
+            flags[:, _SCHOOL_F] = school_day & (self.band == k.school_band)
+            flags[:, _NIGHT_F] = self.band == k.night_band
+            flags[:, _OFF_F:_OFF_F + _DAY_COLUMNS - 1] = days[:, 1:]
+        self.flags = flags
+        self.in_session = np.zeros(n, dtype=bool)
+        self._refs: dict[int, RecordRef] = {}
+
+    def key(self, i: int) -> str:
+        rid = self.records[i].id
+        return f"recharges/{rid}" if rid not in (None, "") else f"recharges/{self.index[i]}"
+
+    def ref(self, i: int) -> RecordRef:
+        """Built on first use: most payments are never cited, many are cited by several items."""
+        ref = self._refs.get(i)
+        if ref is None:
+            r = self.records[i]
+            ref = self._refs[i] = RecordRef(self.key(i), r.at, _excerpt(r))
+        return ref
 
 
 def _excerpt(r: Any) -> str:
@@ -294,41 +302,64 @@ def _excerpt(r: Any) -> str:
     return f"{amount} {r.item}" if r.item else amount
 
 
-def _sessions(case: Case, k: RechargeKnowledge, warnings: list[str]) -> list[_Session]:
-    limits = k.data.thresholds
-    school_from, school_to = k.calendar.data.bands[_SCHOOL]
-    longest = timedelta(hours=limits.max_session_hours)
-    minimum = limits.school_play_min_minutes
-    clipped = 0
-    out = []
-    for index, s in enumerate(case.sessions):
-        start, end = s.start, s.end
-        if end is not None and end < start:
-            end = None  # a logout before the login is a broken record: length unknown
-        if end is not None and end - start > longest:
-            end, clipped = start + longest, clipped + 1
-        school = 0.0
-        if end is None:  # no logout: the login itself is the only activity known
-            minutes = None
-            in_school = _day_flags(k, start.date())[0] and school_from <= start.hour * 60 + start.minute < school_to
-        else:
-            minutes = (end - start).total_seconds() / 60
-            day, last = start.date(), end.date()
-            lo = start.hour * 60 + start.minute + start.second / 60
-            while True:  # overlap with the school window of each school day the session spans
-                hi = end.hour * 60 + end.minute + end.second / 60 if day == last else 24 * 60
-                if _day_flags(k, day)[0]:
-                    school += max(0.0, min(hi, school_to) - max(lo, school_from))
-                if day >= last:
-                    break
-                day, lo = day + timedelta(days=1), 0.0
-            in_school = school > 0 and school >= minimum
-        out.append(_Session(s, index, start, end, minutes, school, in_school, s.device_id, s.ip))
-    if clipped:
-        warnings.append(f"{clipped} login sessions longer than {limits.max_session_hours:g} h were clipped "
-                        f"(a logout was probably never recorded)")
-    out.sort(key=lambda s: s.start)
-    return out
+class _Sessions:
+    """The case's login sessions as columns, in order of start."""
+
+    def __init__(self, case: Case, k: RechargeKnowledge, warnings: list[str]) -> None:
+        limits = k.data.thresholds
+        school_from, school_to = k.calendar.data.bands[_SCHOOL]
+        ordered = sorted(enumerate(case.sessions), key=lambda js: js[1].start)
+        self.index = [j for j, _ in ordered]
+        self.records = records = [s for _, s in ordered]
+        self.n = n = len(records)
+        starts = [s.start for s in records]
+        self.start = np.array([a.timestamp() for a in starts], dtype=float)
+        # A logout before the login is a broken record (length unknown); NaN marks an unknown end.
+        end = np.array([s.end.timestamp() if s.end is not None and s.end >= s.start else math.nan for s in records],
+                       dtype=float)
+        longest = limits.max_session_hours * 3600
+        too_long = end - self.start > longest
+        if too_long.any():
+            end[too_long] = self.start[too_long] + longest
+            warnings.append(f"{int(too_long.sum())} login sessions longer than {limits.max_session_hours:g} h were "
+                            f"clipped (a logout was probably never recorded)")
+        self.end = end
+        self.minutes = (end - self.start) / 60
+        self.start_day = np.array([a.toordinal() for a in starts], dtype=np.int64)
+        start_minute = np.array([a.hour * 60 + a.minute for a in starts], dtype=np.int64)
+        self.start_band = _band_index(k, start_minute)
+        self.days = _day_rows(k, self.start_day)
+        school_day = self.days[:, 0] > 0 if n else np.zeros(0, dtype=bool)
+        # Class minutes: one day at a time; a session over midnight (at most a day or two) is walked day by day.
+        lo = start_minute + np.array([a.second / 60 for a in starts], dtype=float)
+        end_offset = (end - self.start) / 60 + lo  # end in minutes from the start day's midnight
+        same_day = end_offset <= 24 * 60
+        school = np.where(school_day & same_day,
+                          np.clip(np.minimum(end_offset, school_to) - np.maximum(lo, school_from), 0, None), 0.0)
+        for j in np.flatnonzero(~same_day & ~np.isnan(end)).tolist():
+            school[j] = _multi_day_school_minutes(k, int(self.start_day[j]), float(lo[j]), float(end_offset[j]),
+                                                  school_from, school_to)
+        self.school_minutes = np.where(np.isnan(end), 0.0, school)
+        known = ~np.isnan(end)
+        in_class_now = school_day & (start_minute >= school_from) & (start_minute < school_to)
+        self.in_school = np.where(known, (self.school_minutes > 0) & (self.school_minutes >= limits.school_play_min_minutes),
+                                  in_class_now)
+        self.device = [s.device_id for s in records]
+        self.ip = [s.ip for s in records]
+
+    def ref(self, j: int) -> RecordRef:
+        return record_ref("sessions", self.records[j], self.index[j], at=self.records[j].start)
+
+
+def _multi_day_school_minutes(k: RechargeKnowledge, day: int, lo: float, end_offset: float,
+                              school_from: int, school_to: int) -> float:
+    total, offset = 0.0, 0.0
+    while offset < end_offset:
+        hi = min(end_offset - offset, 24 * 60)
+        if _day_row(k, day)[0]:
+            total += max(0.0, min(hi, school_to) - max(lo, school_from))
+        day, offset, lo = day + 1, offset + 24 * 60, 0.0
+    return total
 
 
 # --------------------------------------------------------------------------- extraction
@@ -339,26 +370,33 @@ class _Context:
     case: Case
     k: RechargeKnowledge
     signals: Signals
-    payments: list[_Payment]  # counted, time order
-    dispute: list[_Payment]
-    sessions: list[_Session]
+    pay: _Payments
+    sessions: _Sessions
+    dispute: np.ndarray = field(init=False)  # indices into pay, time order
+
+    def __post_init__(self) -> None:
+        chosen = np.flatnonzero(self.pay.disputed)
+        self.dispute = chosen if chosen.size else np.arange(self.pay.n)  # none marked: all are disputed
 
     @property
     def features(self) -> dict[str, float]:
         return self.signals.features
 
-    def evidence(self, code: str, items: list[Any], *, total: int | None = None, amount: float | None = None,
-                 share: float | None = None, value: Any = None, strength: float | None = None) -> None:
+    def evidence(self, code: str, refs: list[RecordRef] | Any, *, n: int, total: int | None = None,
+                 amount: float | None = None, share: float | None = None, value: Any = None,
+                 strength: float | None = None) -> None:
         text = self.k.data.evidence[code]
-        fields = _Fields(n=len(items), total=total if total is not None else len(self.dispute),
+        fields = _Fields(n=n, total=total if total is not None else len(self.dispute),
                          amount=_yuan(amount) if amount is not None else "?",
                          share=f"{share:.0%}" if share is not None else "?", value=value if value is not None else "?")
         self.signals.evidence.append(EvidenceItem(
             code=code, direction=text.direction,
             summary_en=text.summary_en.format_map(fields), summary_zh=text.summary_zh.format_map(fields),
-            records=tuple(item.ref for item in items[:MAX_RECORDS]),
-            strength=float(len(items) if strength is None else strength), value=value,
+            records=tuple(refs), strength=float(n if strength is None else strength), value=value,
         ))
+
+    def payment_refs(self, indices: Any) -> list[RecordRef]:
+        return [self.pay.ref(i) for i in list(indices)[:MAX_RECORDS]]
 
 
 class _Fields(dict):
@@ -376,33 +414,34 @@ def extract(case: Case, knowledge: RechargeKnowledge | None = None) -> Signals:
     """Recharge-behaviour and session features and evidence of one case (codes in the module docstring)."""
     k = knowledge or RechargeKnowledge.default()
     signals = Signals(extractor=NAME, version=k.version)
-    payments = _payments(case, k)
-    dispute = [p for p in payments if p.disputed] or payments
-    ctx = _Context(case, k, signals, payments, dispute, _sessions(case, k, signals.warnings))
-    _bursts(ctx)
+    pay = _Payments(case, k)
+    sessions = _Sessions(case, k, signals.warnings)
+    runs = _mark_bursts(pay, k.data.thresholds)
+    _mark_sessions(pay, sessions, k)
+    ctx = _Context(case, k, signals, pay, sessions)
+    _bursts(ctx, runs)
     _night_sessions(ctx)
     _timing(ctx)
     _spending(ctx)
     _history(ctx)
     _devices(ctx)
     _session_features(ctx)
-    per_payment = signals.per_payment
     wanted = [_FLAG_INDEX[name] for name in PER_PAYMENT]
-    for p in payments:
-        flags = p.flags
-        per_payment[p.key] = {name: flags[i] for name, i in zip(PER_PAYMENT, wanted, strict=True)}
+    rows = pay.flags[:, wanted].tolist()
+    per_payment = signals.per_payment
+    for i, row in enumerate(rows):
+        per_payment[pay.key(i)] = dict(zip(PER_PAYMENT, row, strict=True))
     return signals
 
 
 def _timing(ctx: _Context) -> None:
-    f, dispute = ctx.features, ctx.dispute
-    n = len(dispute)
-    amounts = np.fromiter((p.cny for p in dispute), dtype=float, count=n)
+    f, d = ctx.features, ctx.dispute
+    n = len(d)
+    amounts, flags = ctx.pay.cny[d], ctx.pay.flags[d]
     total = float(amounts.sum())
     f["recharge.n_payments"] = float(n)
     f["recharge.total_cny"] = total
     f["recharge.max_amount_cny"] = float(amounts.max()) if n else math.nan
-    flags = np.array([p.flags for p in dispute], dtype=float).reshape(n, len(FLAG_NAMES))
     counts, paid = flags.sum(axis=0), amounts @ flags
     texts = ctx.k.data.evidence
     for when in WHEN:
@@ -411,220 +450,232 @@ def _timing(ctx: _Context) -> None:
         f[f"recharge.{when}_amount_share"] = float(paid[i]) / total if total > 0 else math.nan
         code = f"recharge.{when}"
         if counts[i] and code in texts:
-            hits = [p for p in dispute if p.flags[i]]
-            ctx.evidence(code, hits, amount=float(paid[i]), share=float(paid[i]) / total if total > 0 else None)
+            hits = d[flags[:, i] > 0]
+            ctx.evidence(code, ctx.payment_refs(hits), n=len(hits), amount=float(paid[i]),
+                         share=float(paid[i]) / total if total > 0 else None)
 
 
-def _bursts(ctx: _Context) -> None:
-    """Runs of payments each within ``burst_minutes`` of the previous; the largest hour and day."""
-    limits = ctx.k.data.thresholds
-    gap = timedelta(minutes=limits.burst_minutes)
-    f, dispute = ctx.features, ctx.dispute
-    runs: list[list[_Payment]] = []
-    run: list[_Payment] = []
-    for p in ctx.payments:
-        if run and p.at - run[-1].at <= gap:
-            run.append(p)
-        else:
-            run = [p]
-            runs.append(run)
-    bursts = [r for r in runs if len(r) >= limits.burst_min_payments]
-    for r in bursts:
-        for p in r:
-            p.flags[_BURST] = 1.0
-    n = len(dispute)
-    total = sum(p.cny for p in dispute)
-    in_burst = [p for p in dispute if p.flags[_BURST]]
+def _mark_bursts(pay: _Payments, limits: Thresholds) -> np.ndarray:
+    """Flag runs of payments each within ``burst_minutes`` of the previous; returns each run's size."""
+    if not pay.n:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.concatenate(([True], np.diff(pay.seconds) > limits.burst_minutes * 60))
+    run_of = np.cumsum(starts) - 1
+    sizes = np.bincount(run_of)
+    pay.flags[:, _BURST] = sizes[run_of] >= limits.burst_min_payments
+    return sizes
+
+
+def _bursts(ctx: _Context, runs: np.ndarray) -> None:
+    """Quick runs of payments; the share of the amount in the busiest hour and day."""
+    f, d, pay = ctx.features, ctx.dispute, ctx.pay
+    n = len(d)
+    amounts, seconds = pay.cny[d], pay.seconds[d]
+    total = float(amounts.sum())
+    in_burst = d[pay.flags[d, _BURST] > 0]
     f["recharge.burst_share"] = len(in_burst) / n if n else math.nan
-    f["recharge.max_burst_size"] = float(max((len(r) for r in runs), default=0)) if n else math.nan
-    f["recharge.max_hour_share"] = _max_window(dispute, timedelta(hours=1)) / total if total > 0 else math.nan
-    by_day: dict[Any, float] = defaultdict(float)
-    for p in dispute:
-        by_day[p.at.date()] += p.cny
-    f["recharge.max_day_share"] = max(by_day.values()) / total if total > 0 else math.nan
-    f["recharge.active_days"] = float(len(by_day)) if n else math.nan
-    if in_burst:
-        ctx.evidence("recharge.burst", in_burst, amount=sum(p.cny for p in in_burst),
-                     value=max(len(r) for r in bursts))
-
-
-def _max_window(payments: list[_Payment], width: timedelta) -> float:
-    """The largest amount paid within any window of ``width`` (two pointers over time order)."""
-    best = running = 0.0
-    lo = 0
-    for hi, p in enumerate(payments):
-        running += p.cny
-        while p.at - payments[lo].at > width:
-            running -= payments[lo].cny
-            lo += 1
-        best = max(best, running)
-    return best
+    f["recharge.max_burst_size"] = float(runs.max()) if n else math.nan
+    if total > 0:
+        cumulative = np.concatenate(([0.0], np.cumsum(amounts)))
+        first = np.searchsorted(seconds, seconds - 3600, side="left")  # window [t - 1 h, t]
+        f["recharge.max_hour_share"] = float((cumulative[1:] - cumulative[first]).max()) / total
+    else:
+        f["recharge.max_hour_share"] = math.nan
+    if n:
+        by_day: dict[int, float] = defaultdict(float)
+        for day, amount in zip(pay.day[d].tolist(), amounts.tolist(), strict=True):
+            by_day[day] += amount
+        f["recharge.max_day_share"] = max(by_day.values()) / total if total > 0 else math.nan
+        f["recharge.active_days"] = float(len(by_day))
+    else:
+        f["recharge.max_day_share"] = f["recharge.active_days"] = math.nan
+    if len(in_burst):
+        largest = int(runs[runs >= ctx.k.data.thresholds.burst_min_payments].max())
+        ctx.evidence("recharge.burst", ctx.payment_refs(in_burst), n=len(in_burst),
+                     amount=float(pay.cny[in_burst].sum()), value=largest)
 
 
 def _spending(ctx: _Context) -> None:
-    limits, f, dispute = ctx.k.data.thresholds, ctx.features, ctx.dispute
-    n = len(dispute)
-    amounts = [p.cny for p in dispute]
+    limits, f, d, pay = ctx.k.data.thresholds, ctx.features, ctx.dispute, ctx.pay
+    n = len(d)
+    amounts = pay.cny[d]
     # Escalation: later payments against earlier ones; the middle one of an odd count is left out.
     if n >= limits.escalation_min_payments:
         half = n // 2
-        early, late = sum(amounts[:half]) / half, sum(amounts[n - half:]) / half
+        early, late = float(amounts[:half].mean()), float(amounts[n - half:].mean())
         ratio = math.log2((late + 1.0) / (early + 1.0))  # +1 yuan keeps ¥0 orders finite
         f["recharge.escalation_log2"] = ratio
         if ratio >= limits.escalation_log2_ratio:
             shown = f"{late / early:.1f}" if early > 0 else f"{2 ** ratio:.1f}"
-            ctx.evidence("recharge.escalation", dispute[n - half:], value=shown, strength=ratio)
+            ctx.evidence("recharge.escalation", ctx.payment_refs(d[n - half:]), n=half, value=shown, strength=ratio)
     else:
         f["recharge.escalation_log2"] = math.nan
+    values = amounts.tolist()
     tiers, top = ctx.k.tiers, ctx.k.top_tiers
-    f["recharge.tier_share"] = sum(a in tiers for a in amounts) / n if n else math.nan
-    top_hits = [p for p in dispute if p.cny in top]
+    f["recharge.tier_share"] = sum(a in tiers for a in values) / n if n else math.nan
+    top_hits = [int(i) for i, a in zip(d.tolist(), values, strict=True) if a in top]
     f["recharge.top_tier_share"] = len(top_hits) / n if n else math.nan
     if top_hits:
-        ctx.evidence("recharge.top_tier", top_hits, amount=sum(p.cny for p in top_hits))
+        ctx.evidence("recharge.top_tier", ctx.payment_refs(top_hits), n=len(top_hits),
+                     amount=float(pay.cny[top_hits].sum()))
     # The same item more than once on one day; memberships and passes bought twice are a child's mistake.
-    groups: dict[tuple[Any, str], list[_Payment]] = defaultdict(list)
-    for p in dispute:
-        if p.item:
-            groups[(p.at.date(), p.item)].append(p)
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    days = pay.day.tolist()
+    for i in d.tolist():
+        if pay.item[i]:
+            groups[(days[i], pay.item[i])].append(i)
     repeats = sum(len(g) - 1 for g in groups.values())
     f["recharge.same_item_repeat_share"] = repeats / n if n else math.nan
     words = ctx.k.membership_words
-    membership = [p for (_, item), g in groups.items() if len(g) > 1 and any(w in item for w in words) for p in g]
+    membership = sorted(i for (_, item), g in groups.items() if len(g) > 1 and any(w in item for w in words)
+                        for i in g)
     f["recharge.membership_repeats"] = float(len(membership)) if n else math.nan
     if membership:
-        membership.sort(key=lambda p: p.at)
-        ctx.evidence("recharge.repeat_membership", membership)
+        ctx.evidence("recharge.repeat_membership", ctx.payment_refs(membership), n=len(membership))
 
 
 def _history(ctx: _Context) -> None:
     """Dormancy before the dispute, the account's age, and spending against its own earlier months."""
-    limits, f, dispute = ctx.k.data.thresholds, ctx.features, ctx.dispute
+    limits, f, d, pay, sessions = ctx.k.data.thresholds, ctx.features, ctx.dispute, ctx.pay, ctx.sessions
     f["recharge.dormancy_days"] = f["recharge.account_age_days"] = f["recharge.spend_vs_history_log2"] = math.nan
-    if not dispute:
+    if not len(d):
         return
-    first = dispute[0]
-    history = [p for p in ctx.payments if not p.disputed and p.at < first.at]
+    first = int(d[0])
+    history = np.flatnonzero(~pay.disputed & (pay.seconds < pay.seconds[first]))
     # Activity on days before the dispute began (the session it began in does not count).
-    day_one = first.at.date()
-    earlier: list[tuple[datetime, Any]] = [(p.at, p) for p in history if p.at.date() < day_one]
-    earlier += [(s.start, s) for s in ctx.sessions if s.start.date() < day_one]
-    if earlier:
-        last_at, last = max(earlier, key=lambda e: e[0])
-        days = float((day_one - last_at.date()).days)
+    day_one = int(pay.day[first])
+    last: tuple[float, RecordRef | None, int] = (-math.inf, None, 0)
+    earlier_pay = history[pay.day[history] < day_one]
+    if len(earlier_pay):
+        i = int(earlier_pay[np.argmax(pay.seconds[earlier_pay])])
+        last = (float(pay.seconds[i]), None, i)
+    earlier_sessions = np.flatnonzero(sessions.start_day < day_one)
+    if len(earlier_sessions):
+        j = int(earlier_sessions[np.argmax(sessions.start[earlier_sessions])])
+        if sessions.start[j] > last[0]:
+            last = (float(sessions.start[j]), sessions.ref(j), 0)
+    if last[0] > -math.inf:
+        last_ref = last[1] if last[1] is not None else pay.ref(last[2])
+        last_day = last_ref.at.toordinal() if last_ref.at is not None else day_one
+        days = float(day_one - last_day)
         f["recharge.dormancy_days"] = days
         if days >= limits.dormancy_days:
-            ctx.signals.evidence.append(_dormancy_item(ctx, days, (last.ref, first.ref)))
+            ctx.evidence("recharge.dormant_then_active", [last_ref, pay.ref(first)], n=2, value=round(days),
+                         strength=days)
+            item = ctx.signals.evidence[-1]
+            fields = _Fields(value=f"{days:.0f}", n=2, total=len(d))
+            text = ctx.k.data.evidence["recharge.dormant_then_active"]
+            ctx.signals.evidence[-1] = EvidenceItem(item.code, item.direction, text.summary_en.format_map(fields),
+                                                    text.summary_zh.format_map(fields), item.records, item.strength,
+                                                    item.value)
     account = ctx.case.account
     if account is not None and account.created_at is not None:
-        age = (first.at - account.created_at).total_seconds() / 86400
+        age = (pay.at[first] - account.created_at).total_seconds() / 86400
         if age >= 0:
             f["recharge.account_age_days"] = age
         else:
-            ctx.signals.warnings.append(f"payment {first.key} is dated before the account was created "
+            ctx.signals.warnings.append(f"payment {pay.key(first)} is dated before the account was created "
                                         f"({account.created_at.date()}); check the clocks of the two systems")
-    if history:
-        def monthly(payments: list[_Payment]) -> float:
-            return sum(p.cny for p in payments) / len({(p.at.year, p.at.month) for p in payments})
+    if len(history):
+        def monthly(indices: np.ndarray) -> float:
+            months = {(pay.at[i].year, pay.at[i].month) for i in indices.tolist()}
+            return float(pay.cny[indices].sum()) / len(months)
 
-        before, during = monthly(history), monthly(dispute)
+        before, during = monthly(history), monthly(d)
         if before > 0:
             ratio = during / before
             f["recharge.spend_vs_history_log2"] = math.log2(max(ratio, 1e-3))
             if ratio >= limits.spend_spike_ratio:
-                ctx.evidence("recharge.spend_spike", dispute, value=f"{ratio:.1f}", strength=ratio)
-
-
-def _dormancy_item(ctx: _Context, days: float, refs: tuple[RecordRef, RecordRef]) -> EvidenceItem:
-    text = ctx.k.data.evidence["recharge.dormant_then_active"]
-    fields = _Fields(value=f"{days:.0f}", n=2, total=len(ctx.dispute))
-    return EvidenceItem("recharge.dormant_then_active", text.direction, text.summary_en.format_map(fields),
-                        text.summary_zh.format_map(fields), refs, strength=days, value=round(days))
+                ctx.evidence("recharge.spend_spike", ctx.payment_refs(d), n=len(d), value=f"{ratio:.1f}",
+                             strength=ratio)
 
 
 def _devices(ctx: _Context) -> None:
-    limits, f = ctx.k.data.thresholds, ctx.features
-    devices = {p.device for p in ctx.payments if p.device}
-    devices |= {s.device for s in ctx.sessions if s.device}
-    ips = {s.ip for s in ctx.sessions if s.ip}
+    limits, f, pay, sessions = ctx.k.data.thresholds, ctx.features, ctx.pay, ctx.sessions
+    devices = {x for x in pay.device if x} | {x for x in sessions.device if x}
+    ips = {x for x in sessions.ip if x}
     f["recharge.n_devices"] = float(len(devices)) if devices else math.nan
     f["sessions.n_ips"] = float(len(ips)) if ips else math.nan
     if len(devices) >= limits.many_devices or len(ips) >= limits.many_ips:
-        first_seen: dict[str, Any] = {}  # each device or IP's first record
-        for p in ctx.payments:
-            if p.device:
-                first_seen.setdefault(p.device, p)
-        for s in ctx.sessions:
-            for key in (s.device, s.ip):
-                if key:
-                    first_seen.setdefault(key, s)
-        refs = sorted({id(r): r.ref for r in first_seen.values()}.values(),
+        first_seen: dict[str, RecordRef] = {}  # each device or IP's first record
+        for i, device in enumerate(pay.device):
+            if device and device not in first_seen:
+                first_seen[device] = pay.ref(i)
+        for j in range(sessions.n):
+            for key in (sessions.device[j], sessions.ip[j]):
+                if key and key not in first_seen:
+                    first_seen[key] = sessions.ref(j)
+        refs = sorted({r.record: r for r in first_seen.values()}.values(),
                       key=lambda r: (r.at is None, r.at or datetime.min, r.record))
-        ctx.signals.evidence.append(_records_item(ctx, "recharge.many_devices", refs,
-                                                  value=max(len(devices), len(ips))))
+        value = max(len(devices), len(ips))
+        ctx.evidence("recharge.many_devices", refs[:MAX_RECORDS], n=len(refs), value=value, strength=value)
 
 
-def _records_item(ctx: _Context, code: str, refs: list[RecordRef], *, value: Any) -> EvidenceItem:
-    text = ctx.k.data.evidence[code]
-    fields = _Fields(value=value, n=len(refs), total=len(ctx.dispute))
-    return EvidenceItem(code, text.direction, text.summary_en.format_map(fields), text.summary_zh.format_map(fields),
-                        tuple(refs[:MAX_RECORDS]), strength=float(value), value=value)
+def _mark_sessions(pay: _Payments, sessions: _Sessions, k: RechargeKnowledge) -> None:
+    """Mark payments made inside a logged session, and late-night ones inside a session begun the evening before.
+
+    Sessions are at most ``max_session_hours`` long and sorted by start, so the latest end among
+    the sessions begun before a payment says whether any of them was still running.
+    """
+    if not sessions.n or not pay.n:
+        return
+    ends = np.where(np.isnan(sessions.end), -np.inf, sessions.end)
+    running_end = np.maximum.accumulate(ends)
+    begun = np.searchsorted(sessions.start, pay.seconds, side="right")
+    inside = (begun > 0) & (running_end[np.maximum(begun - 1, 0)] >= pay.seconds)
+    pay.in_session = inside
+    evening = k.data.thresholds.evening_starts
+    night = np.flatnonzero(inside & (pay.flags[:, _NIGHT_F] > 0))
+    for i in night.tolist():
+        at = pay.at[i]
+        eve = at.toordinal() - 1
+        lo = np.searchsorted(sessions.start, pay.seconds[i] - k.data.thresholds.max_session_hours * 3600, side="left")
+        for j in range(int(lo), int(begun[i])):
+            start = sessions.records[j].start
+            if (sessions.start_day[j] == eve and start.time() >= evening and sessions.end[j] >= pay.seconds[i]):
+                pay.flags[i, _EVENING] = 1.0
+                break
 
 
 def _night_sessions(ctx: _Context) -> None:
     """Late-night payments inside a session begun the evening before, against those alone."""
-    limits, f = ctx.k.data.thresholds, ctx.features
-    sessions = ctx.sessions
-    starts = [s.start for s in sessions]
-    longest = timedelta(hours=limits.max_session_hours)
-    in_session = 0
-    for p in ctx.payments:
-        lo = bisect_left(starts, p.at - longest)
-        hi = bisect_right(starts, p.at)
-        containing = [s for s in sessions[lo:hi] if s.end is not None and p.at <= s.end]
-        if containing and (p.disputed or ctx.dispute is ctx.payments):
-            in_session += 1
-        if p.band is _NIGHT and any(
-                s.start.date() == p.at.date() - timedelta(days=1) and s.start.time() >= limits.evening_starts
-                for s in containing):
-            p.flags[_EVENING] = 1.0
-    dispute = ctx.dispute
-    night = [p for p in dispute if p.band is _NIGHT]
-    evening = [p for p in night if p.flags[_EVENING]]
-    if sessions and dispute:
-        f["recharge.in_session_share"] = in_session / len(dispute)
-        f["recharge.night_in_evening_session_share"] = len(evening) / len(night) if night else math.nan
+    f, d, pay = ctx.features, ctx.dispute, ctx.pay
+    night = d[pay.flags[d, _NIGHT_F] > 0]
+    evening = night[pay.flags[night, _EVENING] > 0]
+    if ctx.sessions.n and len(d):
+        f["recharge.in_session_share"] = float(pay.in_session[d].mean())
+        f["recharge.night_in_evening_session_share"] = len(evening) / len(night) if len(night) else math.nan
     else:
         f["recharge.in_session_share"] = f["recharge.night_in_evening_session_share"] = math.nan
-    if evening:
-        ctx.evidence("recharge.night_in_evening_session", evening, total=len(night))
+    if len(evening):
+        ctx.evidence("recharge.night_in_evening_session", ctx.payment_refs(evening), n=len(evening), total=len(night))
 
 
 def _session_features(ctx: _Context) -> None:
-    f, sessions = ctx.features, ctx.sessions
-    n = len(sessions)
+    f, s, k = ctx.features, ctx.sessions, ctx.k
+    n = s.n
     f["sessions.n_sessions"] = float(n)
     if not n:
         for name in ("school_hours_share", "school_minutes_share", "after_school_share", "late_night_share",
                      "day_off_share", "median_minutes", "max_minutes"):
             f[f"sessions.{name}"] = math.nan
         return
-    calendar = ctx.k.calendar
-    at_school = [s for s in sessions if s.in_school]
-    minutes = [s.minutes for s in sessions if s.minutes is not None]
-    f["sessions.school_hours_share"] = len(at_school) / n
-    f["sessions.school_minutes_share"] = (sum(s.school_minutes for s in sessions if s.minutes is not None)
-                                          / sum(minutes)) if minutes and sum(minutes) > 0 else math.nan
-    days = [calendar.day(s.start.date()) for s in sessions]
-    bands = [calendar.time_band(s.start) for s in sessions]
-    f["sessions.after_school_share"] = sum(d.is_school_day and b is _AFTER for d, b in zip(days, bands)) / n
-    f["sessions.late_night_share"] = sum(b is _NIGHT for b in bands) / n
-    f["sessions.day_off_share"] = sum(((d.is_weekend and not d.is_working_weekend) or d.is_statutory_holiday
-                                       or d.vacation is not None) for d in days) / n
-    f["sessions.median_minutes"] = median(minutes) if minutes else math.nan
-    f["sessions.max_minutes"] = max(minutes) if minutes else math.nan
-    if at_school:
-        total_minutes = round(sum(s.school_minutes for s in at_school))
-        ctx.evidence("sessions.school_hours_play", at_school, total=n, value=total_minutes)
-    elif len(sessions) >= 3 and all(s.end is not None for s in sessions):
-        ctx.evidence("sessions.out_of_school_play", sessions, total=n)
+    known = ~np.isnan(s.end)
+    minutes = s.minutes[known]
+    played = float(minutes.sum())
+    f["sessions.school_hours_share"] = float(s.in_school.mean())
+    f["sessions.school_minutes_share"] = float(s.school_minutes[known].sum()) / played if played > 0 else math.nan
+    school_day = s.days[:, 0] > 0
+    f["sessions.after_school_share"] = float((school_day & (s.start_band == k.after_band)).mean())
+    f["sessions.late_night_share"] = float((s.start_band == k.night_band).mean())
+    # weekend (not worked), public holiday or vacation: day-row columns 4, 5 and 2
+    f["sessions.day_off_share"] = float(((s.days[:, 4] + s.days[:, 5] + s.days[:, 2]) > 0).mean())
+    f["sessions.median_minutes"] = float(np.median(minutes)) if len(minutes) else math.nan
+    f["sessions.max_minutes"] = float(minutes.max()) if len(minutes) else math.nan
+    at_school = np.flatnonzero(s.in_school)
+    if len(at_school):
+        total_minutes = round(float(s.school_minutes[at_school].sum()))
+        ctx.evidence("sessions.school_hours_play", [s.ref(j) for j in at_school[:MAX_RECORDS].tolist()],
+                     n=len(at_school), total=n, value=total_minutes)
+    elif n >= 3 and known.all():
+        ctx.evidence("sessions.out_of_school_play", [s.ref(j) for j in range(min(n, MAX_RECORDS))], n=n, total=n)

@@ -1,0 +1,119 @@
+"""Signal extraction against the parse floor: all three extractors over N cases vs ``json.loads``.
+
+Writes N cases (default 10,000) of exactly 40 payments and 150 chat lines to a temporary JSON
+Lines file, then times, in this interpreter:
+
+- the floor: ``json.loads`` of every line;
+- extraction: real-name, chat and recharge extractors on every case (each case is validated
+  first, untimed, and streams through alone as in ``assessor batch``; validation is the loader's cost, measured by benchmarks/load_cases.py, and
+  is not counted here).
+
+Two mixes of records (``--mix``):
+- ``simulated`` (default): each case is a simulated dispute (``assessor simulate``) whose own
+  payments, chat lines and sessions are resampled to 40 / 150 records: mostly neutral game talk,
+  as in real chat logs;
+- ``samples``: records drawn from the six hand-written sample cases, whose chat is dense with
+  evidence (almost every line hits the lexicon): the hardest case for the chat extractor.
+
+    python benchmarks/extract.py [--cases 10000] [--mix simulated|samples] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from assessor.features import chat, real_name, recharge
+from assessor.schema import Case
+from assessor.simulate import simulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_cases import synthesise  # noqa: E402  (the sample mix)
+
+PAYMENTS, CHATS = 40, 150
+EXTRACTORS = {"real_name": real_name.extract, "chat": chat.extract, "recharge": recharge.extract}
+
+
+def simulated_mix(count: int, seed: int, path: Path) -> int:
+    """Simulated disputes, each resampled to exactly PAYMENTS payments and CHATS chat lines."""
+    rng = random.Random(seed)
+    written = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for raw in simulate(count * 3, seed=seed):
+            if written == count:
+                break
+            if not raw.get("recharges") or not raw.get("chats"):
+                continue  # resampling needs some of each
+            for key, size in (("recharges", PAYMENTS), ("chats", CHATS)):
+                pool = raw[key]
+                drawn = sorted(rng.choices(range(len(pool)), k=size))
+                raw[key] = [{**pool[i], "id": f"{key[0]}{written}-{n}"} for n, i in enumerate(drawn)]
+            out.write(json.dumps(raw, ensure_ascii=False) + "\n")
+            written += 1
+    if written < count:
+        raise SystemExit(f"only {written} simulated cases had payments and chats")
+    return path.stat().st_size
+
+
+def sample_mix(count: int, seed: int, path: Path) -> int:
+    """Sample-shaped cases (benchmarks/load_cases.py), trimmed or padded to exactly 40 / 150 records."""
+    size = synthesise(count, seed, path)
+    rng = random.Random(seed)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    with open(path, "w", encoding="utf-8") as out:
+        for line in lines:
+            case = json.loads(line)
+            for key, want in (("recharges", PAYMENTS), ("chats", CHATS)):
+                pool = case[key]
+                case[key] = [{**pool[i % len(pool)], "id": f"{key[0]}-{n}"}
+                             for n, i in enumerate(sorted(rng.choices(range(len(pool)), k=want)))]
+            out.write(json.dumps(case, ensure_ascii=False) + "\n")
+    return size and path.stat().st_size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--mix", choices=("simulated", "samples"), default="simulated")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    for extract in EXTRACTORS.values():  # load lexicons, rules and calendars outside the timing
+        extract(Case.model_validate({"case_id": "warm-up"}))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.jsonl"
+        size = (simulated_mix if args.mix == "simulated" else sample_mix)(args.cases, args.seed, path)
+
+        start = time.perf_counter()
+        with open(path, encoding="utf-8") as stream:
+            for line in stream:
+                json.loads(line)
+        floor = time.perf_counter() - start
+
+        # Cases stream through one at a time, as in `assessor batch`: validate (not timed), then extract.
+        spent = dict.fromkeys(EXTRACTORS, 0.0)
+        n = 0
+        clock = time.perf_counter
+        with open(path, encoding="utf-8") as stream:
+            for line in stream:
+                case = Case.model_validate_json(line)
+                for name, extract in EXTRACTORS.items():
+                    start = clock()
+                    extract(case)
+                    spent[name] += clock() - start
+                n += 1
+    total = sum(spent.values())
+    print(f"{n} cases ({args.mix} mix), {PAYMENTS} payments and {CHATS} chat lines each, {size / 2**20:.1f} MiB")
+    print(f"json.loads floor:   {floor:7.2f} s  {n / floor:8.0f} cases/s")
+    for name, seconds in spent.items():
+        print(f"  {name:<16}{seconds:7.2f} s  {n / seconds:8.0f} cases/s  ({seconds / floor:.2f}x floor)")
+    print(f"all extractors:     {total:7.2f} s  {n / total:8.0f} cases/s")
+    print(f"extract / floor:    {total / floor:.2f}x (target <= 1.0, goal 0.5)")
+
+
+if __name__ == "__main__":
+    main()
