@@ -232,13 +232,13 @@ class Engine:
             label = catalog.get(name) or _fallback_label(name)
             direction = Direction.minor if weight > 0 else Direction.adult
             evidence = [item for code in label.evidence for item in signals.evidence.get(code, ())]
-            shown = _format_value(name, value)
+            shown, shown_zh = _format_value(name, value)
             out.append(Contribution(
                 id=name,
                 source=name.split(".", 1)[0],
                 weight=round(float(weight), 6),
                 summary=f"{label.label_en}: {shown}",
-                summary_zh=f"{label.label_zh}：{shown}",
+                summary_zh=f"{label.label_zh}：{shown_zh}",
                 evidence=_refs(evidence, direction),
             ))
         return out
@@ -391,12 +391,17 @@ def _fill(template: str, items: list[EvidenceItem]) -> str:
         return template
 
 
-def _format_value(name: str, value: float) -> str:
+def _format_value(name: str, value: float) -> tuple[str, str]:
+    """The feature's value as read out (en, zh); a zero count reads "none found" (its absence is the reason)."""
+    if value == 0 and ("count" in name or name.startswith(("chat.n_", "recharge.n_", "sessions.n_"))):
+        return "none found", "未发现"
     if "share" in name or "rate" in name:
-        return f"{value:.0%}"
-    if float(value).is_integer():
-        return f"{int(value)}"
-    return f"{value:.2f}"
+        shown = f"{value:.0%}"
+    elif float(value).is_integer():
+        shown = f"{int(value)}"
+    else:
+        shown = f"{value:.2f}"
+    return shown, shown
 
 
 @cache
