@@ -19,12 +19,17 @@ _LAZY = {
     "load_cases": "assessor.io",
     "CaseError": "assessor.io",
     "CaseInputError": "assessor.io",
+    "assessments_to_frame": "assessor.frame",
+    "CaseFeaturizer": "assessor.featurizer",
 }
 
-__all__ = ["__version__", "assess", "assess_many", "Case", "Assessment", "load_cases", "CaseError", "CaseInputError"]
+__all__ = ["__version__", "assess", "assess_many", "Case", "Assessment", "load_cases", "CaseError", "CaseInputError",
+           "assessments_to_frame", "CaseFeaturizer"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from assessor.engine import assess, assess_many
+    from assessor.featurizer import CaseFeaturizer
+    from assessor.frame import assessments_to_frame
     from assessor.io import CaseError, CaseInputError, load_cases
     from assessor.schema import Assessment, Case
 

@@ -126,6 +126,122 @@ def score(
 
 
 @app.command()
+def batch(
+    input: Annotated[str, typer.Argument(
+        help="Many cases, any input form: JSON Lines, a folder of JSON files, a CSV table set, .xlsx, or -.")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="Where to write: .jsonl (one assessment per line), .csv or .xlsx (one row per case).")],
+    errors: Annotated[Path | None, typer.Option(
+        "--errors", help="Write rejected cases here as JSON Lines (default: report them on standard error).")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of CSV/XLSX headers and reasons: zh or en.")] = Lang.zh,
+    prior: PriorOption = 0.5,
+    model: ModelOption = None,
+    trust_model: TrustOption = False,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", help="Processes scoring in parallel (-1: one per core). The output is the same.")] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+) -> None:
+    """Score many cases into one file a reviewer can sort: .jsonl, .csv (for Excel) or .xlsx.
+
+    Example: assessor batch sample_data/cases.jsonl -o assessments.xlsx --errors rejected.jsonl
+    """
+    from assessor.batch import effective_jobs, run_batch
+    from assessor.batch_output import check_targets
+    from assessor.batch_view import BatchView, estimate_total, print_summary
+    from assessor.io import CaseInputError
+
+    try:
+        check_targets(output, errors, input)
+        effective_jobs(jobs)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    _load_engine(model, trust_model)  # a refused model stops here, before anything is read
+    terminal = sys.stderr.isatty()
+    show_progress = terminal and not quiet
+    view = BatchView(progress=show_progress, report_rejections=errors is None,
+                     total=estimate_total(input) if show_progress else None)
+    try:
+        with view:
+            summary = run_batch(input, output, errors=errors, lang=lang.value, prior=prior, model=model,
+                                trust_model=trust_model, jobs=jobs, on_rejected=view.rejected, on_progress=view.update)
+    except CaseInputError as exc:  # unreadable before the first case: nothing was written
+        typer.echo(f"rejected: {exc}", err=True)
+        raise typer.Exit(EXIT_REJECTED) from None
+    if not quiet:
+        print_summary(summary, rich_table=terminal)
+    if summary.failed:
+        raise typer.Exit(EXIT_UNEXPECTED)
+    if summary.rejected or summary.stopped:
+        raise typer.Exit(EXIT_REJECTED)
+    if summary.read == 0:
+        raise _fail(f"no case found in {input}", EXIT_REJECTED)
+
+
+@app.command()
+def report(
+    case: Annotated[str, typer.Argument(help="The case: a JSON file, JSON Lines, a folder, a table set, .xlsx, or -.")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="Report file: .html (standalone, with charts) or .md (Markdown, no charts).")],
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the report: zh or en.")] = Lang.zh,
+    case_id: Annotated[str | None, typer.Option(
+        "--case-id", help="Which case to report when the input holds several.")] = None,
+    prior: PriorOption = 0.5,
+    model: ModelOption = None,
+    trust_model: TrustOption = False,
+) -> None:
+    """Write the mediation report: case summary (IDs masked), verdict, reasons with their records,
+    findings with their legal basis, every payment with its attribution, missing evidence, charts.
+
+    Example: assessor report sample_data/cases/02_grandparent_summer.json -o report.html --lang zh
+    """
+    from assessor.io import CaseError, CaseInputError, read_cases
+    from assessor.report import format_for_path, write_report
+
+    try:
+        format_for_path(output)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if not output.parent.is_dir():
+        raise _fail(f"folder {output.parent} does not exist: cannot write {output.name}")
+    engine = _load_engine(model, trust_model)
+    errors: list = []
+    chosen = None
+    try:
+        for item in read_cases(case if case == "-" else Path(case)):
+            if isinstance(item, CaseError):
+                errors.append(item)
+            elif case_id is not None:
+                if item.case_id == case_id:
+                    chosen = item
+                    break
+            elif chosen is None:
+                chosen = item
+            else:  # a second case: the report is about one, so the user must say which
+                _print_errors(errors)
+                raise _fail(f"{case} holds more than one case ({chosen.case_id}, {item.case_id}, …): "
+                            "choose one with --case-id")
+    except CaseInputError as exc:
+        typer.echo(f"rejected: {exc}", err=True)
+        raise typer.Exit(EXIT_REJECTED) from None
+    _print_errors(errors)
+    if chosen is None:
+        if case_id is not None and not errors:
+            raise _fail(f"no case {case_id!r} in {case}")
+        raise _fail(f"no case {case_id!r} found in {case}" if case_id else f"no case found in {case}", EXIT_REJECTED)
+    assessment = engine.assess(chosen, prior=prior)
+    try:
+        result = write_report(chosen, assessment, output, lang=lang.value)
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"wrote {output} (case {assessment.case_id}: {assessment.band.value}, "
+               f"{assessment.probability:.1%})", err=True)
+    if errors:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
 def validate(
     input: Annotated[str, typer.Argument(help="Any input form: JSON, JSON Lines, a folder, a table set, .xlsx, or -.")],
 ) -> None:

@@ -590,6 +590,15 @@ class Assessment(_Out):
     rulebook: RulebookInfo = Field(default_factory=RulebookInfo)
     top_reasons: TopReasons = Field(default_factory=TopReasons)
 
+    def to_frame(self, *, lang: Literal["zh", "en"] = "en") -> Any:
+        """This assessment as a one-row pandas DataFrame, with the columns of ``assessor batch -o OUT.csv``.
+
+        pandas is imported here, not when the schema is.
+        """
+        from assessor.frame import assessment_to_frame
+
+        return assessment_to_frame(self, lang=lang)
+
 
 def json_schema(kind: Literal["case", "assessment"]) -> dict[str, Any]:
     """The JSON Schema of the case or assessment format."""

@@ -1,0 +1,248 @@
+"""Score many cases into one file: streamed in chunks, optionally in parallel, nothing lost.
+
+Cases are read and validated one at a time, grouped into chunks, scored (in this process
+or in joblib's loky worker processes), and written in input order as each chunk comes
+back. At most ``2 x jobs`` chunks are in flight, so memory does not grow with the number
+of cases. Every item read is either scored or rejected, and the summary says so:
+``read = scored + rejected + failed``.
+
+Output is the same whatever ``jobs`` is: workers score and serialise exactly as this
+process would, and their results are written in submission order.
+
+>>> import io, pathlib, tempfile
+>>> from assessor.batch import run_batch
+>>> cases = io.StringIO('{"case_id": "A-1"}\\n{"case_id": "A-2", "recharges": "none"}\\n{"case_id": "A-3"}\\n')
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "assessments.csv"
+>>> summary = run_batch(cases, out, lang="en")
+>>> summary.read, summary.scored, summary.rejected, summary.bands["inconclusive"]
+(3, 2, 1, 2)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from assessor.batch_output import OutputKind, assessment_line, check_targets, open_lines, open_sink
+from assessor.frame import Lang, summary_row
+from assessor.io import CaseError, CaseInputError, read_cases
+from assessor.privacy import scrub
+from assessor.schema import Band, Case
+
+CHUNK_SIZE = 32  # cases per task: large enough to amortise pickling, small enough to keep memory flat
+IN_FLIGHT_PER_JOB = 2
+
+
+class Scored(NamedTuple):
+    """What scoring one case gives back: its band and output payload, or why it failed."""
+
+    case_id: str
+    band: str | None
+    payload: Any  # a JSON line (jsonl) or a row of values (csv, xlsx); None if scoring failed
+    error: str | None = None
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did. ``read == scored + rejected + failed`` always holds."""
+
+    output: Path
+    errors_output: Path | None = None
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0  # the input was bad: the case was not scored
+    failed: int = 0  # the case was valid but scoring it raised: a bug, reported with exit code 1
+    bands: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    stopped: str | None = None  # the whole input became unreadable part-way; what was read is kept
+
+    @property
+    def complete(self) -> bool:
+        return self.read == self.scored + self.rejected + self.failed
+
+    @property
+    def cases_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def band_counts(self) -> list[tuple[Band, int]]:
+        return [(band, self.bands.get(band.value, 0)) for band in Band]
+
+
+# --------------------------------------------------------------------------- scoring (runs in workers too)
+
+
+@cache
+def load_engine(model: str | None = None, trust_model: bool = False) -> Any:
+    """The engine for a model path, once per process (workers build their own)."""
+    from assessor.engine import Engine, default_engine
+
+    if model is None:
+        return default_engine()
+    return Engine.load(model_path=model, trust_model=trust_model)
+
+
+def score_chunk(cases: list[Case], model: str | None, trust_model: bool, prior: float,
+                kind: OutputKind, lang: Lang) -> list[Scored]:
+    """Score and serialise a chunk. A case the engine chokes on is reported, not fatal."""
+    engine = load_engine(model, trust_model)
+    out = []
+    for case in cases:
+        try:
+            assessment = engine.assess(case, prior=prior)
+            payload = assessment_line(assessment) if kind == "jsonl" else summary_row(assessment, lang)
+        except Exception as exc:  # noqa: BLE001 - one broken case must not sink a batch of thousands
+            out.append(Scored(case.case_id, None, None, f"could not be scored (internal error): "
+                                                         f"{type(exc).__name__}: {scrub(str(exc))[:200]}"))
+            continue
+        out.append(Scored(case.case_id, assessment.band.value, payload))
+    return out
+
+
+def _scored_chunks(chunks: Iterable[list[Case]], jobs: int, args: tuple[Any, ...]) -> Iterator[list[Scored]]:
+    """Chunks scored in order; with ``jobs > 1`` a bounded window of them runs in loky workers."""
+    if jobs == 1:
+        for chunk in chunks:
+            yield score_chunk(chunk, *args)
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=jobs)
+    pending: deque[Any] = deque()
+    try:
+        for chunk in chunks:  # read and validated here, in the calling thread
+            pending.append(executor.submit(score_chunk, chunk, *args))
+            if len(pending) >= IN_FLIGHT_PER_JOB * jobs:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def effective_jobs(jobs: int) -> int:
+    """``-1`` means one per core (scikit-learn's convention); otherwise at least one."""
+    if jobs == -1:
+        return os.cpu_count() or 1
+    if jobs < 1:
+        raise ValueError(f"jobs must be a positive number or -1 for one per core (got {jobs})")
+    return jobs
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+def run_batch(source: str | os.PathLike[str] | IO[Any], output: str | os.PathLike[str], *,
+              errors: str | os.PathLike[str] | None = None, lang: Lang = "zh", prior: float = 0.5,
+              model: str | os.PathLike[str] | None = None, trust_model: bool = False, jobs: int = 1,
+              chunk_size: int = CHUNK_SIZE, timezone: str | None = None,
+              on_rejected: Callable[[CaseError], None] | None = None,
+              on_progress: Callable[[BatchSummary], None] | None = None) -> BatchSummary:
+    """Score every case of ``source`` (any input form) into ``output`` (.jsonl, .csv or .xlsx).
+
+    Rejected cases go to ``errors`` (JSON Lines: location, ``case_id``, ``error``) if given,
+    and to ``on_rejected`` in any case. Files appear only when the batch has finished
+    (written to a temporary file, then renamed). Raises :class:`CaseInputError` if the
+    input is unreadable before its first case (then nothing is written),
+    ``UnsupportedOutput`` for an unknown output extension, ``ModelTrustError`` for a
+    model file that is not trusted.
+    """
+    if not 0.0 < prior < 1.0:
+        raise ValueError(f"prior must be strictly between 0 and 1 (got {prior})")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1 (got {chunk_size})")
+    output = Path(output)
+    kind = check_targets(output, Path(errors) if errors is not None else None, source)
+    jobs = effective_jobs(jobs)
+    model_name = os.path.abspath(model) if model is not None else None  # workers may run elsewhere
+    load_engine(model_name, trust_model)  # a refused model fails here, before any file is touched
+    started = time.perf_counter()
+    summary = BatchSummary(output=output, errors_output=Path(errors) if errors is not None else None)
+
+    items = read_cases(source, timezone=timezone)
+    first = _first_item(items)  # whole-source problems surface here, with nothing written yet
+
+    with ExitStack() as stack:
+        sink = stack.enter_context(open_sink(kind, output, lang))
+        error_sink = stack.enter_context(open_lines(summary.errors_output)) if summary.errors_output else None
+
+        def reject(error: CaseError) -> None:
+            if error_sink is not None:
+                error_sink.write(error_line(error))
+            if on_rejected is not None:
+                on_rejected(error)
+
+        def rejected(error: CaseError) -> None:
+            summary.read += 1
+            summary.rejected += 1
+            reject(error)
+            if on_progress is not None:
+                on_progress(summary)
+
+        def stopped(exc: CaseInputError) -> None:
+            summary.stopped = str(exc)
+            reject(exc.error)
+
+        chunks = _chunks(_chained(first, items), chunk_size, rejected, stopped)
+        for results in _scored_chunks(chunks, jobs, (model_name, trust_model, prior, kind, lang)):
+            for result in results:
+                summary.read += 1
+                if result.error is not None:
+                    summary.failed += 1
+                    reject(CaseError(str(source) if isinstance(source, (str, os.PathLike)) else "<stream>",
+                                     result.error, case_id=result.case_id))
+                    continue
+                summary.scored += 1
+                summary.bands[result.band] += 1
+                sink.write(result.payload)
+            if on_progress is not None:
+                on_progress(summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def error_line(error: CaseError) -> str:
+    """One line of the ``--errors`` file, masked: the contract's ``line``/``row``, ``case_id``, ``error``."""
+    import json
+
+    data = {key: scrub(value) if isinstance(value, str) else value for key, value in error.to_dict().items()}
+    return json.dumps(data, ensure_ascii=False)
+
+
+_NOTHING = object()
+
+
+def _first_item(items: Iterator[Case | CaseError]) -> Any:
+    return next(items, _NOTHING)
+
+
+def _chained(first: Any, items: Iterator[Case | CaseError]) -> Iterator[Case | CaseError]:
+    if first is not _NOTHING:
+        yield first
+        yield from items
+
+
+def _chunks(items: Iterator[Case | CaseError], size: int, rejected: Callable[[CaseError], None],
+            stopped: Callable[[CaseInputError], None]) -> Iterator[list[Case]]:
+    """Valid cases in chunks; rejections are reported as they are read."""
+    chunk: list[Case] = []
+    try:
+        for item in items:
+            if isinstance(item, CaseError):
+                rejected(item)
+                continue
+            chunk.append(item)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    except CaseInputError as exc:  # e.g. a CSV table that breaks part-way: keep what was read
+        stopped(exc)
+    if chunk:
+        yield chunk
