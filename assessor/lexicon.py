@@ -41,6 +41,8 @@ class CategoryInfo(_Model):
     applies_to: Literal["own", "other"] = "own"
     self_only: bool = False
     school: bool = False
+    # How much one message of this category moves chat.minor_lean's topic balance (not an engine weight).
+    lean_weight: float = Field(default=1.0, ge=0, le=10)
     summary_en: NonBlank
     summary_zh: NonBlank
 
@@ -54,6 +56,8 @@ class StatementInfo(_Model):
 class LeanParams(_Model):
     scale: float = Field(gt=0)
     explicit_share: float = Field(ge=0, le=1)
+    # Stated adult ages that count as one adult topic message instead of deciding the sign.
+    borderline_adult_ages: list[Annotated[int, Field(ge=18, le=99)]] = Field(default_factory=list)
 
 
 REQUIRED_STATEMENTS = ("stated_age_minor", "stated_age_adult", "grade_statement", "grade_statement_adult",

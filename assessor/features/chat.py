@@ -7,6 +7,12 @@ lexicon files in ``assessor/data/lexicon/`` (no word segmentation): each categor
 into a trie-shaped regular expression. Traditional characters are mapped to simplified first,
 full-width characters folded (NFKC), English lower-cased.
 
+Speed (a case has ~150 lines, and most of them say nothing): a case's messages are normalised in one
+go, and one Aho-Corasick pass per language and speaker group over all of them (the "gate") tells
+which categories have a term in which message. Only those categories' expressions, and the age
+patterns of messages holding a number, run on a message, so the results are those of trying every
+expression on every message. A message's reading is remembered by its text (see ``ChatKnowledge``).
+
 Cheap grammar, from the lexicon's ``[grammar]`` lists, applied to the words just before a hit in
 the same clause: a negation ("我不是小学生", "不上班", "not in school") cancels it; for
 ``self_only`` categories a second or third person ("你是小学生吧") makes it about someone else;
@@ -42,14 +48,20 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals, record_ref
+from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
 from assessor.lexicon import NUM, ChatLexicon, Grade, LanguageLexicon, default_lexicon
-from assessor.schema import Case, Chat, Speaker
+from assessor.schema import Case, Speaker
+
+try:  # a fast automaton for the gate; without it every category is tried on every message
+    from ahocorasick_rs import AhoCorasick as _AhoCorasick
+except ImportError:  # pragma: no cover - the dependency is declared; this keeps results, not speed
+    _AhoCorasick = None
 
 NAME = "chat"
 MAX_RECORDS = 10  # records listed per evidence item; the count stays exact in `strength`
@@ -59,6 +71,8 @@ _CLAUSE_END = re.compile(r"[。.!！?？;；\n,，~…]")
 _CJK_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ZH_NUM = r"[0-9]{1,2}|[零〇一二两三四五六七八九十]{1,3}"
 _LATIN = re.compile(r"[a-z]")
+GRADE = "\x00grade"  # the gate's label for school-year terms (no category can be named so)
+MEMO_SIZE = 50_000  # distinct messages remembered per ChatKnowledge; forgotten all at once when full
 
 
 # --------------------------------------------------------------------------- compiling
@@ -122,6 +136,28 @@ def _number_regex(lexicon: LanguageLexicon) -> str:
             + "|".join(units) + r")(?![a-z])")
 
 
+def _age_gate(lexicon: LanguageLexicon) -> re.Pattern[str]:
+    """Finds a digit, a Chinese numeral or a number word: every {num} needs one, and so do birth years."""
+    if lexicon.numbers is None:
+        return re.compile(r"[0-9零〇一二两三四五六七八九十]")
+    words = sorted({*lexicon.numbers.units, *lexicon.numbers.tens}, key=len, reverse=True)
+    return re.compile(r"[0-9]|" + "|".join(re.escape(w) for w in words))
+
+
+_GROUP_NAME = re.compile(r"\(\?P<\w+>")
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def _union(patterns: list[str]) -> re.Pattern[str] | None:
+    """One expression that matches where any of ``patterns`` does (None when they cannot be joined)."""
+    if not patterns or any(_BACKREFERENCE.search(p) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{_GROUP_NAME.sub('(?:', p)})" for p in patterns))
+    except re.error:
+        return None
+
+
 def _with_numbers(pattern: str, number: str) -> re.Pattern[str]:
     """Each {num} becomes its own named group (num, num1, ...): a regex may not repeat a name."""
     pieces = pattern.split(NUM)
@@ -152,9 +188,13 @@ class _Language:
     veto_after: tuple[str, ...]
     units: dict[str, int]
     tens: dict[str, int]
+    gates: dict[bool, _Gate | None]  # by "written by the account"
+    age_gate: re.Pattern[str]  # a message without a match here holds no number, so no stated age
+    age_union: re.Pattern[str] | None  # all age and birth patterns in one: does any of them match?
 
     @classmethod
-    def compile(cls, lexicon: LanguageLexicon, normalise: Any, direction: dict[str, str]) -> _Language:
+    def compile(cls, lexicon: LanguageLexicon, normalise: Any, direction: dict[str, str],
+                applies_to: dict[str, str]) -> _Language:
         latin = lexicon.language == "en"
         fold = (lambda t: t.lower()) if latin else normalise
         grammar = lexicon.grammar
@@ -169,6 +209,8 @@ class _Language:
         number = _number_regex(lexicon)
         grade_of = {fold(term): grade for grade in lexicon.school_years.grades for term in grade.terms}
         numbers = lexicon.numbers
+        ages = tuple((_with_numbers(p.pattern, number), p.names_speaker) for p in lexicon.ages)
+        births = tuple(re.compile(p.pattern) for p in lexicon.births)
         return cls(
             name=lexicon.language,
             latin=latin,
@@ -179,17 +221,25 @@ class _Language:
             other_person=_cue_search([fold(c) for c in grammar.other_person], latin),
             first_person=_cue_search([fold(c) for c in grammar.first_person], latin),
             window=grammar.window,
-            ages=tuple((_with_numbers(p.pattern, number), p.names_speaker) for p in lexicon.ages),
-            births=tuple(re.compile(p.pattern) for p in lexicon.births),
+            ages=ages,
+            births=births,
             grades=_terms_regex(list(grade_of), latin) if grade_of else None,
             grade_of=grade_of,
             veto_before=tuple(fold(v) for v in lexicon.school_years.veto_before),
             veto_after=tuple(fold(v) for v in lexicon.school_years.veto_after),
             units=dict(numbers.units) if numbers else {},
             tens=dict(numbers.tens) if numbers else {},
+            gates=_gates(lexicon, fold, applies_to),
+            age_gate=_age_gate(lexicon),
+            age_union=_union([*(p.pattern for p, _ in ages), *(p.pattern for p in births)]),
         )
 
     # ----------------------------------------------------------------------- reading a match
+
+    def may_state_age(self, text: str) -> bool:
+        """False when no age or birth pattern can match ``text`` (most messages): they need not run."""
+        return self.age_gate.search(text) is not None and (self.age_union is None
+                                                           or self.age_union.search(text) is not None)
 
     def clause_before(self, text: str, start: int) -> str:
         """The words before ``start`` in the same clause, at most ``window`` characters."""
@@ -238,28 +288,125 @@ def _normaliser(hant: dict[int, str]) -> Any:
     return normalise
 
 
+def _gate(patterns: list[str], labels: list[tuple[str, ...]]) -> _Gate | None:
+    if not patterns or _AhoCorasick is None:
+        return None
+    return _Gate(_AhoCorasick(patterns), tuple(labels))
+
+
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """Every term of a speaker group's categories in one Aho-Corasick automaton.
+
+    One pass over a case's joined messages finds, for each message, which categories have a term
+    in it at all; only those categories' regular expressions then run on that message. A term is
+    matched without word boundaries here, so the gate may let through a message that the category's
+    own expression then rejects, but never drops one it would accept.
+    """
+
+    automaton: Any
+    labels: tuple[tuple[str, ...], ...]  # per term: the categories (and GRADE) it belongs to
+
+    def candidates(self, joined: str, starts: list[int], into: list[set[str] | None]) -> set[int]:
+        """Add to ``into[i]`` the categories with a term inside message ``i`` (starting at ``starts[i]``).
+
+        Returns the messages with any term.
+        """
+        labels = self.labels
+        touched: set[int] = set()
+        for term, start, _ in self.automaton.find_matches_as_indexes(joined, overlapping=True):
+            i = bisect_right(starts, start) - 1
+            found = into[i]
+            if found is None:
+                into[i] = set(labels[term])
+                touched.add(i)
+            else:
+                found.update(labels[term])
+        return touched
+
+
+def _gates(lexicon: LanguageLexicon, fold: Any, applies_to: dict[str, str]) -> dict[bool, _Gate | None]:
+    """The gate of the account's own messages (with school years) and the one of other players'."""
+    gates: dict[bool, _Gate | None] = {}
+    for own in (True, False):
+        labels: dict[str, set[str]] = {}
+        for name, groups in lexicon.terms.items():
+            if (applies_to[name] == "own") == own:
+                for group in groups.values():
+                    for term in group:
+                        labels.setdefault(fold(term), set()).add(name)
+        if own:
+            for grade in lexicon.school_years.grades:
+                for term in grade.terms:
+                    labels.setdefault(fold(term), set()).add(GRADE)
+        terms = sorted(labels)
+        gates[own] = _gate(terms, [tuple(sorted(labels[t])) for t in terms])
+    return gates
+
+
 @dataclass(frozen=True)
 class ChatKnowledge:
-    """The chat lexicon, compiled once; pass one to :func:`extract` to use an office's own lexicon."""
+    """The chat lexicon, compiled once; pass one to :func:`extract` to use an office's own lexicon.
+
+    It also remembers what recent messages said (up to MEMO_SIZE distinct texts): game chat repeats
+    itself ("来了", "666", "我妈来了"), and a message's reading depends only on its text, whether the
+    account wrote it and the year it is dated.
+    """
 
     lexicon: ChatLexicon
     normalise: Any = field(init=False, repr=False)
     languages: tuple[_Language, ...] = field(init=False, repr=False)
+    version: str = field(init=False)
+    # How each evidence code is reported, and per category (in file order) its name, feature names,
+    # whether it counts other players' messages, and its signed weight in chat.minor_lean's topic balance.
+    codes: dict[str, _Code] = field(init=False, repr=False, compare=False)
+    category_features: tuple[tuple[str, str, str, bool, float], ...] = field(init=False, repr=False, compare=False)
+    memo: dict[tuple[str, bool, int | None], _Reading] = field(init=False, repr=False, compare=False)
+    _hant: dict[int, str] = field(init=False, repr=False, compare=False)
+    _hant_chars: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        normalise = _normaliser(self.lexicon.hant.table())
-        object.__setattr__(self, "normalise", normalise)
-        direction = {name: info.direction for name, info in self.lexicon.categories.categories.items()}
-        object.__setattr__(self, "languages", tuple(_Language.compile(lex, normalise, direction)
-                                                    for lex in self.lexicon.languages.values()))
-
-    @property
-    def version(self) -> str:
-        return self.lexicon.version
+        table = self.lexicon.hant.table()
+        normalise = _normaliser(table)
+        categories = self.lexicon.categories.categories
+        direction = {name: info.direction for name, info in categories.items()}
+        applies_to = {name: info.applies_to for name, info in categories.items()}
+        for name, value in {
+            "normalise": normalise,
+            "languages": tuple(_Language.compile(lex, normalise, direction, applies_to)
+                               for lex in self.lexicon.languages.values()),
+            "version": self.lexicon.version,
+            "codes": _codes(self.lexicon.categories),
+            "category_features": tuple(
+                (name, f"chat.{name}_count", f"chat.{name}_rate", info.applies_to == "other",
+                 0.0 if info.applies_to == "other" else info.lean_weight * (1 if info.direction == "minor" else -1))
+                for name, info in categories.items()),
+            "memo": {},
+            "_hant": table,
+            "_hant_chars": re.compile("[" + "".join(re.escape(chr(c)) for c in table) + "]") if table else None,
+        }.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def default(cls) -> ChatKnowledge:
         return _default_knowledge()
+
+    def normalise_all(self, texts: list[str]) -> list[str]:
+        """``[normalise(t) for t in texts]``, but with one NFKC and one lower-casing for all of them.
+
+        Joined with line breaks, the texts normalise exactly as they do one by one: a line break
+        never combines with its neighbours, and none of these steps makes or removes one. Texts that
+        contain line breaks of their own are normalised one by one.
+        """
+        joined = "\n".join(texts)
+        if joined.count("\n") == len(texts) - 1:
+            folded = unicodedata.normalize("NFKC", joined).lower()
+            if self._hant_chars is not None and self._hant_chars.search(folded):
+                folded = folded.translate(self._hant)
+            pieces = folded.split("\n")
+            if len(pieces) == len(texts):
+                return pieces
+        return [self.normalise(t) for t in texts]
 
 
 @lru_cache(maxsize=1)
@@ -267,83 +414,61 @@ def _default_knowledge() -> ChatKnowledge:
     return ChatKnowledge(default_lexicon())
 
 
-# --------------------------------------------------------------------------- per message
+# --------------------------------------------------------------------------- one message
 
 
-@dataclass(slots=True)
-class _Tally:
-    """Messages supporting one evidence code: an exact count, the first few records, values."""
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What one message says: (code, value, excerpt) per evidence code, and how many cues were negated."""
 
-    count: int = 0
-    records: list[RecordRef] = field(default_factory=list)
-    values: list[Any] = field(default_factory=list)
-
-    def add(self, ref: RecordRef, value: Any = None) -> None:
-        self.count += 1
-        if len(self.records) < MAX_RECORDS:
-            self.records.append(ref)
-        if value is not None:
-            self.values.append(value)
+    hits: tuple[tuple[str, Any, str], ...] = ()
+    negated: int = 0
 
 
-def _excerpt(original: str, normalised: str, start: int, end: int) -> str:
-    """At most EXCERPT characters around the hit, from the text as written when positions agree."""
-    text = original if len(original) == len(normalised) else normalised
-    room = max(0, EXCERPT - (end - start))
-    lo = max(0, start - room // 2)
-    hi = min(len(text), end + (room - (start - lo)))
-    lo = max(0, min(lo, hi - EXCERPT))
-    return text[lo:hi].strip()
+_NOTHING = _Reading()
 
 
-class _Reader:
-    """Reads one case's messages into tallies; holds no state beyond the case."""
+class _MessageReader:
+    """Reads one normalised message with the lexicon's regular expressions and cheap grammar.
 
-    def __init__(self, knowledge: ChatKnowledge, case: Case) -> None:
+    ``candidates`` (one set per language, from the gates) names the categories worth trying;
+    a category with no term in the message cannot match, so skipping it changes nothing.
+    """
+
+    def __init__(self, knowledge: ChatKnowledge, text: str, own: bool, year: int | None) -> None:
         self.k = knowledge
-        self.case = case
-        self.tallies: dict[str, _Tally] = {}
+        self.text = text
+        self.own = own
+        self.year = year
+        self.hits: dict[str, tuple[int, int]] = {}
+        self.values: dict[str, Any] = {}
         self.negated = 0
-        self._reference_year: int | None = None
 
-    def tally(self, code: str) -> _Tally:
-        tally = self.tallies.get(code)
-        if tally is None:
-            tally = self.tallies[code] = _Tally()
-        return tally
-
-    def reference_year(self, chat: Chat) -> int | None:
-        """The year a birth year is counted from: the message's date, else the case's last payment."""
-        if chat.at is not None:
-            return chat.at.year
-        if self._reference_year is None and self.case.recharges:
-            self._reference_year = max(r.at for r in self.case.recharges).year
-        return self._reference_year
-
-    def read(self, chat: Chat, index: int) -> None:
-        original = chat.text or ""
-        text = self.k.normalise(original)
-        if not text.strip():
-            return
-        own = chat.speaker == Speaker.account
-        hits: dict[str, tuple[int, int]] = {}
-        values: dict[str, Any] = {}
-        for lang in self.k.languages:
+    def read(self, original: str, candidates: list[set[str] | None], ages: list[bool]) -> _Reading:
+        text = self.text
+        for lang, found, may_state_age in zip(self.k.languages, candidates, ages, strict=True):
             if lang.latin and not _LATIN.search(text):
                 continue
-            self._categories(lang, text, own, hits)
-            if own:
-                self._ages(lang, text, chat, hits, values)
-                self._grades(lang, text, hits, values)
-        for code, (start, end) in hits.items():
-            ref = record_ref("chats", chat, index, at=chat.at, excerpt=_excerpt(original, text, start, end),
-                             max_excerpt=EXCERPT)
-            self.tally(code).add(ref, values.get(code))
+            if found:
+                self._categories(lang, found)
+            if self.own:
+                if may_state_age:
+                    self._ages(lang)
+                if found and GRADE in found:
+                    self._grades(lang)
+        if not self.hits and not self.negated:
+            return _NOTHING
+        quoted = original if len(original) == len(text) else text  # the text as written, when positions agree
+        return _Reading(tuple((code, self.values.get(code), _excerpt(quoted, start, end))
+                              for code, (start, end) in self.hits.items()), self.negated)
 
-    def _categories(self, lang: _Language, text: str, own: bool, hits: dict[str, tuple[int, int]]) -> None:
+    def _categories(self, lang: _Language, found: set[str]) -> None:
         """Adult categories are read first: a minor hit inside an adult one ("辅导作业") is the adult's."""
+        text, own, hits = self.text, self.own, self.hits
         adult_spans: list[tuple[int, int]] = []
         for name, pattern in lang.categories.items():
+            if name not in found:
+                continue
             info = self.k.lexicon.categories.categories[name]
             if (info.applies_to == "own") != own or name in hits:
                 continue
@@ -367,24 +492,25 @@ class _Reader:
                 elif code == name:
                     break
 
-    def _ages(self, lang: _Language, text: str, chat: Chat, hits: dict[str, tuple[int, int]],
-              values: dict[str, Any]) -> None:
+    def _ages(self, lang: _Language) -> None:
+        text = self.text
         for pattern, names_speaker in lang.ages:
             for m in pattern.finditer(text):
                 token = next((v for k, v in m.groupdict().items() if k.startswith("num") and v), None)
                 age = lang.number(token) if token else None
-                if age is None or not self._about_writer(lang, text, m.start(), names_speaker):
+                if age is None or not self._about_writer(lang, m.start(), names_speaker):
                     continue
-                self._age(age, m.span(), hits, values)
+                self._age(age, m.span())
         for pattern in lang.births:
             for m in pattern.finditer(text):
                 token = next((v for k, v in m.groupdict().items() if k.startswith("yy") and v), None)
-                year = _birth_year(token, self.reference_year(chat)) if token else None
-                if year is None or not self._about_writer(lang, text, m.start(), True):
+                year = _birth_year(token, self.year) if token else None
+                if year is None or not self._about_writer(lang, m.start(), True):
                     continue
-                self._age(self.reference_year(chat) - year, m.span(), hits, values)  # type: ignore[operator]
+                self._age(self.year - year, m.span())  # type: ignore[operator]
 
-    def _about_writer(self, lang: _Language, text: str, start: int, names_speaker: bool) -> bool:
+    def _about_writer(self, lang: _Language, start: int, names_speaker: bool) -> bool:
+        text = self.text
         if lang.negated(text, start):
             self.negated += 1
             return False
@@ -393,18 +519,18 @@ class _Reader:
         prefix = lang.clause_before(text, start)
         return not (lang.own_child.search(prefix) or lang.other_person.search(lang.after_self_mention(prefix)))
 
-    @staticmethod
-    def _age(age: int, span: tuple[int, int], hits: dict[str, tuple[int, int]], values: dict[str, Any]) -> None:
+    def _age(self, age: int, span: tuple[int, int]) -> None:
         if not MIN_AGE <= age <= MAX_AGE:
             return
         code = "stated_age_minor" if age < ADULT_AGE else "stated_age_adult"
-        if code not in hits:
-            hits[code] = span
-            values[code] = age
+        if code not in self.hits:
+            self.hits[code] = span
+            self.values[code] = age
 
-    def _grades(self, lang: _Language, text: str, hits: dict[str, tuple[int, int]], values: dict[str, Any]) -> None:
+    def _grades(self, lang: _Language) -> None:
         if lang.grades is None:
             return
+        text, hits = self.text, self.hits
         for m in lang.grades.finditer(text):
             before, after = text[:m.start()], text[m.end():]
             if any(before.endswith(v) for v in lang.veto_before) or any(after.startswith(v) for v in lang.veto_after):
@@ -422,7 +548,7 @@ class _Reader:
             code = "grade_statement" if grade.min_age < ADULT_AGE else "grade_statement_adult"
             if code not in hits:
                 hits[code] = m.span()
-                values[code] = (grade.label, grade.min_age, grade.max_age)
+                self.values[code] = (grade.label, grade.min_age, grade.max_age)
 
 
 def _birth_year(token: str, reference: int | None) -> int | None:
@@ -441,8 +567,102 @@ def _birth_year(token: str, reference: int | None) -> int | None:
 # --------------------------------------------------------------------------- the case
 
 
+def _read_case(knowledge: ChatKnowledge, case: Case) -> list[_Reading]:
+    """One reading per message, in order: remembered ones looked up, the others read together.
+
+    The messages still to read are normalised at once, and each speaker group's gate runs once
+    over its joined messages; only messages the gate lets through are read with the expressions.
+    """
+    memo = knowledge.memo
+    readings: list[_Reading | None] = []
+    todo: dict[tuple[str, bool, int | None], list[int]] = {}
+    case_year: list[int | None] = []  # the last payment's year, computed once when needed
+    account = Speaker.account
+    for index, chat in enumerate(case.chats):
+        if chat.at is not None:
+            year: int | None = chat.at.year
+        else:
+            if not case_year:
+                case_year.append(max(r.at for r in case.recharges).year if case.recharges else None)
+            year = case_year[0]
+        key = (chat.text, chat.speaker is account, year)
+        reading = memo.get(key)
+        if reading is None:
+            todo.setdefault(key, []).append(index)
+        readings.append(reading)
+    if todo:
+        if len(memo) + len(todo) > MEMO_SIZE:
+            memo.clear()
+        for own in (True, False):
+            keys = [key for key in todo if key[1] is own]
+            if keys:
+                for key, reading in zip(keys, _read_group(knowledge, keys, own), strict=True):
+                    memo[key] = reading
+                    for index in todo[key]:
+                        readings[index] = reading
+    return readings  # type: ignore[return-value]
+
+
+def _read_group(knowledge: ChatKnowledge, keys: list[tuple[str, bool, int | None]], own: bool) -> list[_Reading]:
+    """Readings of one speaker group's distinct messages (``own``: the account's)."""
+    originals = [key[0] for key in keys]
+    texts = knowledge.normalise_all(originals)
+    starts, at = [], 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + 1
+    joined = "\n".join(texts)
+    languages = knowledge.languages
+    candidates: list[list[set[str] | None]] = []
+    to_read: set[int] = set()
+    for lang in languages:
+        found: list[set[str] | None] = [None] * len(texts)
+        gate = lang.gates[own]
+        if lang.latin and not _LATIN.search(joined):
+            pass  # English is only read in messages with latin letters
+        elif gate is None:  # no automaton: every category may match
+            found = [{*lang.categories, GRADE}] * len(texts)
+            to_read.update(range(len(texts)))
+        else:
+            to_read.update(gate.candidates(joined, starts, found))
+        candidates.append(found)
+    ages: list[list[bool]] = [[False] * len(languages)] * len(texts)
+    if own:  # the account's messages may state an age without any category term
+        latin = _LATIN.search(joined) is not None
+        ages = [[(latin or not lang.latin) and lang.may_state_age(text) for lang in languages] for text in texts]
+        to_read.update(i for i, flags in enumerate(ages) if any(flags))
+    readings = [_NOTHING] * len(texts)
+    for i in sorted(to_read):
+        text = texts[i]
+        if text.strip():
+            readings[i] = _MessageReader(knowledge, text, own, keys[i][2]).read(
+                originals[i], [found[i] for found in candidates], ages[i])
+    return readings
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Messages supporting one evidence code: an exact count, the first few records, values."""
+
+    count: int = 0
+    records: list[RecordRef] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+
+
+def _excerpt(text: str, start: int, end: int) -> str:
+    """At most EXCERPT characters around the hit (a longer hit is cut with "…", as record_ref does)."""
+    room = max(0, EXCERPT - (end - start))
+    lo = max(0, start - room // 2)
+    hi = min(len(text), end + (room - (start - lo)))
+    lo = max(0, min(lo, hi - EXCERPT))
+    excerpt = text[lo:hi].strip()
+    return excerpt if len(excerpt) <= EXCERPT else excerpt[:EXCERPT - 1] + "…"
+
+
 def _most_common(values: list[Any]) -> Any:
     """The value stated most often; on a tie, the one stated first."""
+    if len(values) == 1:
+        return values[0]
     counts = Counter(values)
     best = max(counts.values())
     return next(v for v in values if counts[v] == best)
@@ -451,77 +671,111 @@ def _most_common(values: list[Any]) -> Any:
 def extract(case: Case, knowledge: ChatKnowledge | None = None) -> Signals:
     """Chat features and evidence of one case (see the module docstring for the codes)."""
     knowledge = knowledge or ChatKnowledge.default()
-    reader = _Reader(knowledge, case)
-    n_own = n_other = 0
-    for index, chat in enumerate(case.chats):
-        if chat.speaker == Speaker.account:
+    tallies: dict[str, _Tally] = {}
+    negated = n_own = 0
+    account = Speaker.account
+    nothing = _NOTHING
+    for index, (chat, reading) in enumerate(zip(case.chats, _read_case(knowledge, case), strict=True)):
+        if chat.speaker is account:
             n_own += 1
-        else:
-            n_other += 1
-        reader.read(chat, index)
-    return _signals(knowledge, reader, n_own, n_other)
+        if reading is nothing:
+            continue
+        negated += reading.negated
+        for code, value, excerpt in reading.hits:
+            tally = tallies.get(code)
+            if tally is None:
+                tally = tallies[code] = _Tally()
+            tally.count += 1
+            if tally.count <= MAX_RECORDS:
+                # What record_ref makes (the excerpt is already short), built directly: this runs per hit.
+                tally.records.append(RecordRef(f"chats/{chat.id or index}", chat.at, excerpt))
+            if value is not None:
+                tally.values.append(value)
+    return _signals(knowledge, tallies, negated, n_own, len(case.chats) - n_own)
 
 
-def _signals(knowledge: ChatKnowledge, reader: _Reader, n_own: int, n_other: int) -> Signals:
+@dataclass(frozen=True, slots=True)
+class _Code:
+    """How one evidence code is reported, looked up once rather than per case."""
+
+    code: str  # "chat.school_life"
+    direction: Direction
+    of_others: bool  # counted over other players' messages
+    summary_en: str
+    summary_zh: str
+
+
+def _codes(meta: Any) -> dict[str, _Code]:
+    infos = {**meta.statements, **meta.categories}
+    return {name: _Code(f"chat.{name}", Direction(info.direction), getattr(info, "applies_to", "own") == "other",
+                        info.summary_en, info.summary_zh) for name, info in infos.items()}
+
+
+def _signals(knowledge: ChatKnowledge, tallies: dict[str, _Tally], negated: int, n_own: int,
+             n_other: int) -> Signals:
     meta = knowledge.lexicon.categories
     signals = Signals(extractor=NAME, version=knowledge.version)
     f = signals.features
     f["chat.n_own_messages"] = float(n_own)
     f["chat.n_other_messages"] = float(n_other)
-    topic = 0
-    for name, info in meta.categories.items():
-        count = reader.tallies[name].count if name in reader.tallies else 0
-        total = n_own if info.applies_to == "own" else n_other
-        f[f"chat.{name}_count"] = float(count)
-        f[f"chat.{name}_rate"] = count / total if total else 0.0
-        if info.applies_to == "own":
-            topic += count if info.direction == "minor" else -count
-    pupil = reader.tallies["parent_of_pupil"].count if "parent_of_pupil" in reader.tallies else 0
+
+    def count(code: str) -> int:
+        tally = tallies.get(code)
+        return tally.count if tally is not None else 0
+
+    topic = 0.0
+    for name, count_name, rate_name, of_others, weight in knowledge.category_features:
+        n = count(name)
+        total = n_other if of_others else n_own
+        f[count_name] = float(n)
+        f[rate_name] = n / total if total else 0.0
+        topic += weight * n
+    pupil = count("parent_of_pupil")
     f["chat.parent_of_pupil_count"] = float(pupil)
     f["chat.parent_of_pupil_rate"] = pupil / n_own if n_own else 0.0
     topic -= pupil
 
-    def count(code: str) -> int:
-        return reader.tallies[code].count if code in reader.tallies else 0
-
-    minor_ages = reader.tallies["stated_age_minor"].values if "stated_age_minor" in reader.tallies else []
-    adult_ages = reader.tallies["stated_age_adult"].values if "stated_age_adult" in reader.tallies else []
+    minor_ages = tallies["stated_age_minor"].values if "stated_age_minor" in tallies else []
+    adult_ages = tallies["stated_age_adult"].values if "stated_age_adult" in tallies else []
     all_ages = minor_ages + adult_ages
     f["chat.stated_age_minor_count"] = float(count("stated_age_minor"))
     f["chat.stated_age_adult_count"] = float(count("stated_age_adult"))
     f["chat.stated_age"] = float(_most_common(all_ages)) if all_ages else math.nan
-    grades = [g for code in ("grade_statement", "grade_statement_adult") if code in reader.tallies
-              for g in reader.tallies[code].values]
+    grades = [g for code in ("grade_statement", "grade_statement_adult") if code in tallies
+              for g in tallies[code].values]
     grade = _most_common(grades) if grades else None
     f["chat.grade_statement_count"] = float(count("grade_statement"))
     f["chat.grade_statement_adult_count"] = float(count("grade_statement_adult"))
     f["chat.grade_age_min"] = float(grade[1]) if grade else math.nan
     f["chat.grade_age_max"] = float(grade[2]) if grade else math.nan
-    f["chat.negated_count"] = float(reader.negated)
+    f["chat.negated_count"] = float(negated)
 
     lean = meta.minor_lean
+    borderline = sum(1 for age in adult_ages if age in lean.borderline_adult_ages)
+    topic -= borderline  # "我18了": one adult topic message, not a decisive statement
     topic_lean = math.tanh(lean.scale * topic / n_own) if n_own else 0.0
     explicit = (count("stated_age_minor") + count("grade_statement")
-                - count("stated_age_adult") - count("grade_statement_adult"))
+                - (count("stated_age_adult") - borderline) - count("grade_statement_adult"))
     f["chat.minor_lean"] = (lean.explicit_share * math.copysign(1.0, explicit)
                             + (1 - lean.explicit_share) * topic_lean) if explicit else topic_lean
 
-    for code, tally in reader.tallies.items():
-        info = meta.categories.get(code) or meta.statements[code]
-        total = n_other if getattr(info, "applies_to", "own") == "other" else n_own
+    codes = knowledge.codes
+    for name, tally in tallies.items():
+        spec = codes[name]
         value: Any = None
-        fields: dict[str, Any] = {"n": tally.count, "total": total}
+        fields: dict[str, Any] = {"n": tally.count, "total": n_other if spec.of_others else n_own}
         if tally.values:
             value = _most_common(tally.values)
             if isinstance(value, tuple):  # a school year: (label, min_age, max_age)
                 fields["ages"] = f"{value[1]}–{value[2]}"
                 value = value[0]
             fields["value"] = value
+        placeholders = _Fields(fields)
         signals.evidence.append(EvidenceItem(
-            code=f"chat.{code}",
-            direction=Direction(info.direction),
-            summary_en=info.summary_en.format_map(_Fields(fields)),
-            summary_zh=info.summary_zh.format_map(_Fields(fields)),
+            code=spec.code,
+            direction=spec.direction,
+            summary_en=spec.summary_en.format_map(placeholders),
+            summary_zh=spec.summary_zh.format_map(placeholders),
             records=tuple(tally.records),
             strength=float(tally.count),
             value=value,
