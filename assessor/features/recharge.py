@@ -31,7 +31,7 @@ Features (floats; NaN when they cannot be known, e.g. shares of an empty dispute
 - ``recharge.burst_share``, ``recharge.max_burst_size``, ``recharge.max_hour_share``,
   ``recharge.max_day_share``, ``recharge.active_days``;
 - ``recharge.escalation_log2`` (log2 of later over earlier mean amount);
-- ``recharge.tier_share``, ``recharge.top_tier_share``, ``recharge.same_item_repeat_share``,
+- ``recharge.top_tier_share``, ``recharge.same_item_repeat_share``,
   ``recharge.membership_repeats``;
 - ``recharge.dormancy_days``, ``recharge.account_age_days``, ``recharge.spend_vs_history_log2``;
 - ``recharge.n_devices``, ``sessions.n_ips``;
@@ -511,8 +511,7 @@ def _spending(ctx: _Context) -> None:
     else:
         f["recharge.escalation_log2"] = math.nan
     values = amounts.tolist()
-    tiers, top = ctx.k.tiers, ctx.k.top_tiers
-    f["recharge.tier_share"] = sum(a in tiers for a in values) / n if n else math.nan
+    top = ctx.k.top_tiers
     top_hits = [int(i) for i, a in zip(d.tolist(), values, strict=True) if a in top]
     f["recharge.top_tier_share"] = len(top_hits) / n if n else math.nan
     if top_hits:
@@ -668,8 +667,8 @@ def _session_features(ctx: _Context) -> None:
     school_day = s.days[:, 0] > 0
     f["sessions.after_school_share"] = float((school_day & (s.start_band == k.after_band)).mean())
     f["sessions.late_night_share"] = float((s.start_band == k.night_band).mean())
-    # weekend (not worked), public holiday or vacation: day-row columns 4, 5 and 2
-    f["sessions.day_off_share"] = float(((s.days[:, 4] + s.days[:, 5] + s.days[:, 2]) > 0).mean())
+    # no class that day: weekend (not worked), public holiday, vacation or closure (day-row columns 4, 5, 2, 3)
+    f["sessions.day_off_share"] = float((s.days[:, 2:6].sum(axis=1) > 0).mean())
     f["sessions.median_minutes"] = float(np.median(minutes)) if len(minutes) else math.nan
     f["sessions.max_minutes"] = float(minutes.max()) if len(minutes) else math.nan
     at_school = np.flatnonzero(s.in_school)

@@ -184,6 +184,7 @@ class Spending(_Section):
     burst_gap_minutes: tuple[float, float]
     child_escalation: float = Field(ge=0)
     child_start_tier: tuple[int, int]
+    child_big_pack_share: Share
     adult_tier_weights: list[float]
     membership_share: dict[str, float]
     double_membership: Share

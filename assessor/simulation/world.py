@@ -137,11 +137,14 @@ class CaseBuilder:
         span = max((hi - lo).days, 0)
         return Window(lo + timedelta(days=int(rng.integers(0, span + 1))), length, (d.first_day, d.last_day))
 
-    def _household(self, rng: np.random.Generator, start: date) -> Household:
+    def _household(self, rng: np.random.Generator, start: date, days: int) -> Household:
         h = self.p.household
         region = ids.fake_region(rng)
         age = 5 + int(rng.choice(13, p=self._age_p))
-        child_birth = _years_before(start, age, int(rng.integers(0, 365)))
+        extra = int(rng.integers(0, 365))
+        if age == 17:  # still 17 on the window's last day: a claimed minor must be a minor throughout
+            extra = min(extra, max(0, 364 - days))
+        child_birth = _years_before(start, age, extra)
         child = self._person(rng, "child", child_birth, region)
         mother_gap = int(rng.integers(h.parent_age_at_birth[0], h.parent_age_at_birth[1] + 1))
         adults = {"mother": self._person(rng, "mother", _years_before(child_birth, mother_gap, int(rng.integers(0, 365))),
@@ -173,7 +176,7 @@ class CaseBuilder:
                  force: bool) -> dict[str, Any] | None:
         p = self.p
         window = self._window(rng)
-        hh = self._household(rng, window.start)
+        hh = self._household(rng, window.start, window.days)
         year_index = min(window.start.year - p.dates.first_day.year, len(p.platform.compliant_by_year) - 1)
         compliant = (not force) and rng.random() < p.platform.compliant_by_year[year_index]
         face_platform = compliant and rng.random() < p.platform.face_check_capable
@@ -343,6 +346,8 @@ class CaseBuilder:
         if actor == CHILD:
             lo, hi = s.child_start_tier
             base = rng.integers(lo, hi + 1) + s.child_escalation * episode + 0.3 * j + rng.normal(0, 0.8)
+            if rng.random() < s.child_big_pack_share:
+                base = len(tiers) - 1 - rng.integers(0, 2)  # straight for one of the two largest packs
             amount = tiers[min(max(round(base), 0), len(tiers) - 1)]
             if means == "password_free" and amount > s.password_free_limit:
                 amount = max(t for t in tiers if t <= s.password_free_limit)
