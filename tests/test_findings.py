@@ -8,6 +8,7 @@ notice: under 8 no paid service; 8-15 at most ¥50 a payment and ¥200 a month; 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -29,7 +30,8 @@ def pay(at: str, amount: float, **extra: Any) -> dict[str, Any]:
 
 def make_case(payments: list[dict[str, Any]], *, birth: str | None = "2010-03-15", status: str = "verified",
               holder: str = "claimed_minor", verified_at: str | None = "2019-11-01T09:00:00",
-              sessions: list[dict[str, Any]] | None = None) -> Case:
+              sessions: list[dict[str, Any]] | None = None,
+              login_traces: list[dict[str, Any]] | None = None) -> Case:
     real_name: dict[str, Any] = {"status": status, "holder": holder, "verified_at": verified_at}
     if birth is not None:
         real_name["id_number"] = fictional_id(birth)
@@ -38,6 +40,7 @@ def make_case(payments: list[dict[str, Any]], *, birth: str | None = "2010-03-15
     return Case.model_validate({
         "case_id": "T-1", "claim": {"minor_birth_date": birth},
         "account": {"real_name": real_name}, "recharges": payments, "sessions": sessions or [],
+        "login_traces": login_traces or [],
     })
 
 
@@ -219,6 +222,28 @@ def test_payments_before_the_verification_time_are_unverified_payments() -> None
                      holder="guardian", verified_at="2023-10-05T09:00:00")
     guest = findings(case)["nppa2019.guest_paid"]
     assert guest.amount_cny == pytest.approx(68.0) and records(guest) == ["recharges/ord-1"]
+
+
+def test_payments_inside_a_guest_login_session_are_unverified_payments() -> None:
+    # Verified adult account; the anti-addiction record logs a guest (ct=2) session 18:00-19:00 on
+    # 2023-10-06 and a verified one (ct=0) the next day. Payments at 18:00, 18:30 and 19:00 fall in
+    # the guest session (both ends count): 30 + 6 + 68 = 104. 19:00:01 and the next day's do not.
+    def ot(at: str) -> int:
+        return int(datetime.fromisoformat(at + "+08:00").timestamp())
+
+    case = make_case([pay("2023-10-06T18:00:00", 30), pay("2023-10-06T18:30:00", 6),
+                      pay("2023-10-06T19:00:00", 68), pay("2023-10-06T19:00:01", 128),
+                      pay("2023-10-07T18:30:00", 328)],
+                     birth="1984-02-19", holder="guardian", verified_at="2023-01-05T09:00:00",
+                     login_traces=[{"si": "g", "bt": 1, "ot": ot("2023-10-06T18:00:00"), "ct": 2},
+                                   {"si": "g", "bt": 0, "ot": ot("2023-10-06T19:00:00"), "ct": 2},
+                                   {"si": "v", "bt": 1, "ot": ot("2023-10-07T18:00:00"), "ct": 0},
+                                   {"si": "v", "bt": 0, "ot": ot("2023-10-07T19:00:00"), "ct": 0}])
+    guest = findings(case)["nppa2019.guest_paid"]
+    assert guest.amount_cny == pytest.approx(104.0)
+    assert records(guest) == ["recharges/ord-1", "recharges/ord-2", "recharges/ord-3"]
+    assert "paid inside a guest login session" in guest.summary_en
+    assert "3 (¥104) under 国新出发〔2021〕14号" in guest.summary_en
 
 
 def test_a_verified_account_paying_at_its_verified_time_has_no_findings() -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -378,14 +379,38 @@ def test_extract_never_raises_and_never_leaks_an_id(id_number, birth, claim_id, 
 
 
 @settings(max_examples=100, deadline=None)
-@example(birth=date(2008, 2, 29), days=[date(2025, 2, 28), date(2025, 3, 1), date(2024, 2, 29)])
+@example(birth=date(2008, 2, 29), moments=[datetime(2025, 2, 28, 23, 59, 59), datetime(2025, 3, 1), datetime(2024, 2, 29)])
+@example(birth=date(2010, 3, 15), moments=[datetime(2028, 3, 14, 23, 59, 59), datetime(2028, 3, 15),
+                                           datetime(2027, 3, 15), datetime(2029, 3, 15, 0, 0, 1)])
 @given(birth=st.dates(date(1950, 1, 1), date(2020, 12, 31)),
-       days=st.lists(st.dates(date(2016, 1, 1), date(2025, 12, 31)), min_size=1, max_size=5))
-def test_the_age_at_each_payment_is_the_id_parsers_age(birth: date, days: list[date]) -> None:
-    # 29 February birthdays included: both must count the year complete on 1 March.
+       moments=st.lists(st.one_of(
+           st.datetimes(datetime(2016, 1, 1), datetime(2025, 12, 31)),
+           st.builds(datetime.combine, st.dates(date(2016, 1, 1), date(2025, 12, 31)),
+                     st.sampled_from([time(0), time(23, 59, 59)]))),
+           min_size=1, max_size=40))
+def test_the_age_at_each_payment_is_the_id_parsers_age(birth: date, moments: list[datetime]) -> None:
+    # 29 February birthdays included: both must count the year complete on 1 March. A birthday
+    # counts from 00:00 of its day; payments come in any order and may predate the birth.
     case = make_case(real_name={"birth_date": birth.isoformat(), "holder": "guardian"},
-                     payments=[{"id": f"r{i}", "at": f"{d}T12:00:00", "amount": 6} for i, d in enumerate(days)])
+                     payments=[{"id": f"r{i}", "at": m.isoformat(), "amount": 6} for i, m in enumerate(moments)])
     rows = extract(case).per_payment
-    for i, d in enumerate(days):
-        expected = age_at(birth, d) if birth <= d else None
+    for i, m in enumerate(moments):
+        expected = age_at(birth, m) if birth <= m.date() else None
         assert rows[f"recharges/r{i}"].get("holder_age") == expected
+
+
+_RULE_EDGES = [time(0), time(7, 59, 59), time(8), time(19, 59, 59), time(20), time(20, 59, 59), time(21),
+               time(21, 59, 59), time(22), time(23, 59, 59)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=st.dates(date(2019, 1, 1), date(2025, 12, 31)),
+       clock_time=st.one_of(st.sampled_from(_RULE_EDGES), st.times()),
+       zone=st.sampled_from(["Asia/Shanghai", "UTC", "America/New_York", None]))
+def test_the_play_clock_answers_as_the_calendar_does(day: date, clock_time: time, zone: str | None) -> None:
+    # The extractor reads the play rules from a per-date cache; it must agree with the calendar
+    # at every moment, rule changes and window edges included, whatever the moment's timezone.
+    knowledge = RealNameKnowledge.default()
+    moment = datetime.combine(day, clock_time, tzinfo=ZoneInfo(zone) if zone else None)
+    assert knowledge.play_clock.allowed(moment) == knowledge.calendar.minor_play_allowed(moment)
+    assert knowledge.play_clock.rule(moment) == knowledge.calendar.play_rule(moment)

@@ -84,12 +84,15 @@ from __future__ import annotations
 import math
 import tomllib
 from bisect import bisect_left, bisect_right
+from calendar import isleap
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from importlib import resources
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -102,10 +105,12 @@ from assessor.idcard import IdNumber, age_at, mask, parse_id
 from assessor.schema import (
     Case,
     Channel,
+    Chat,
     FaceMatch,
     FaceOutcome,
     Holder,
     RealNameStatus,
+    Recharge,
     RechargeStatus,
     Speaker,
 )
@@ -117,6 +122,15 @@ CNY = "CNY"
 # Enum members as plain constants: member lookup on the class is slow in per-payment loops.
 _SUCCESS = RechargeStatus.success
 _PASSED = FaceOutcome.passed
+_ACCOUNT = Speaker.account
+_VERIFIED = RealNameStatus.verified
+_AT = attrgetter("at")
+_START = attrgetter("start")
+_AMOUNT = attrgetter("amount")
+_AGE = itemgetter(1)  # of (payment, age) rows
+_KEY = attrgetter("key")
+_REF = attrgetter("ref")
+_ZERO = Decimal(0)
 _OTHER_FACE = FaceMatch.other
 _STATUS_ZH = {RealNameStatus.verified: "已认证", RealNameStatus.pending: "认证中", RealNameStatus.failed: "认证失败",
               RealNameStatus.unverified: "未认证", RealNameStatus.guest: "游客", RealNameStatus.unknown: "未知"}
@@ -221,6 +235,12 @@ class Regulations(_Strict):
     def _bands_by_age(self) -> tuple[AgeBand, ...]:
         return tuple(band for band in self.caps.bands for _ in range(band.from_age, band.to_age))
 
+    @cached_property
+    def limits_by_age(self) -> tuple[tuple[AgeBand, Decimal | None, Decimal | None], ...]:
+        """(band, single cap, monthly cap) by age, caps None without paid service (read per payment)."""
+        return tuple((band, band.single_cny, band.monthly_cny) if band.paid_service else (band, None, None)
+                     for band in self._bands_by_age)
+
     def guest_rule(self, day: date) -> GuestRule | None:
         return next((r for r in reversed(self.guest_rules) if r.effective_from <= day), None)
 
@@ -265,6 +285,11 @@ class RealNameKnowledge:
     def version(self) -> str:
         return f"{EXTRACTOR_VERSION}+{self.regulations.version}"
 
+    @cached_property
+    def play_clock(self) -> PlayClock:
+        """The calendar's play rules, answered from a per-date cache that lives as long as this knowledge."""
+        return PlayClock(self.calendar)
+
     @classmethod
     def default(cls) -> RealNameKnowledge:
         return _default_knowledge()
@@ -284,18 +309,25 @@ def _default_knowledge() -> RealNameKnowledge:
 
 @dataclass(slots=True)
 class _Payment:
-    index: int
     key: str  # "recharges/<id or index>", as the engine keys per-payment signals
     at: datetime
     amount: Decimal
     counted: bool  # successful and in CNY
     disputed: bool
-    channel: Channel | None
+    record: Recharge  # for the fields few cases need (a pydantic attribute read costs ~70 ns)
+    _ref: RecordRef | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def channel(self) -> Channel | None:
+        return self.record.channel
 
     @property
     def ref(self) -> RecordRef:
-        """Built only for the few payments an item or finding names (this runs per payment)."""
-        return RecordRef(self.key, self.at)
+        """Built once, and only for payments an item or finding names (a frozen RecordRef costs ~0.5 µs)."""
+        ref = self._ref
+        if ref is None:
+            ref = self._ref = RecordRef(self.key, self.at)
+        return ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,19 +357,42 @@ class _Person:
         except ValueError:
             return None
 
-    def ages(self, payments: list[_Payment]) -> list[int | None]:
-        """Ages at payments in time order (this runs per payment, so the common case is inlined).
+    def age_runs(self, times: list[datetime]) -> list[tuple[int, int | None]]:
+        """Ages at moments in time order, all in one timezone (the payments' local times), as runs
+        ``(end, age)``: the moments before position ``end`` and from the previous run's end on.
 
-        Born before every payment: the arithmetic of ``idcard.age_at`` written out (completed years;
-        the birthday counts; 29 February birthdays complete on 1 March), checked equal in the tests.
+        Born before every moment: an age only changes on a birthday, so each run is found by
+        bisection at the next birthday's local midnight instead of a date sum per payment.
+        Same answers as ``idcard.age_at`` (completed years; the birthday counts; 29 February
+        birthdays complete on 1 March), checked equal in the tests.
         """
-        birth = self.birth
-        if birth is None:
-            return [None] * len(payments)
-        if payments and birth > payments[0].at.date():
-            return [self.age(p.at) for p in payments]
-        year, key = birth.year, birth.month * 100 + birth.day
-        return [p.at.year - year - (p.at.month * 100 + p.at.day < key) for p in payments]
+        birth, n = self.birth, len(times)
+        if birth is None or not times:
+            return [(n, None)] if n else []
+        if birth > times[0].date():  # paid before the birth: rare, moment by moment
+            ages = [self.age(t) for t in times]
+            return [(i + 1, a) for i, a in enumerate(ages) if i + 1 == n or ages[i + 1] != a]
+        runs: list[tuple[int, int | None]] = []
+        key = birth.month * 100 + birth.day
+        start = 0
+        while start < n:
+            at = times[start]
+            age = at.year - birth.year - (at.month * 100 + at.day < key)
+            year = birth.year + age + 1  # the year of the next birthday, on which age + 1 is complete
+            completes = date(year, 3, 1) if key == 229 and not isleap(year) else date(year, birth.month, birth.day)
+            start = bisect_left(times, datetime.combine(completes, time(0), tzinfo=at.tzinfo), start)
+            runs.append((start, age))
+        return runs
+
+
+def _expand(runs: list[tuple[int, int | None]]) -> list[int | None]:
+    """Runs from ``_Person.age_runs`` as one age per moment."""
+    out: list[int | None] = []
+    start = 0
+    for end, age in runs:
+        out += [age] * (end - start)
+        start = end
+    return out
 
 
 def _local(moment: datetime, tz: tzinfo) -> datetime:
@@ -352,9 +407,9 @@ def _person(number: str | None, birth_date: date | None, who: str, warnings: lis
     parsed = parse_id(number, birth_date=birth_date) if number else None
     if parsed is None:
         return _Person(birth=birth_date)
-    shown = mask(parsed.normalized)
-    for problem in parsed.problems:
-        warnings.append(f"{who} ID {shown}: {problem}")
+    if parsed.problems:
+        shown = mask(parsed.normalized)
+        warnings.extend(f"{who} ID {shown}: {problem}" for problem in parsed.problems)
     # The number's date won (it differs from the given one), or the given date won over a
     # number failing its checks (parse_id then lists the disagreement).
     conflict = birth_date is not None and (
@@ -376,18 +431,25 @@ def _same_number(full: str | None, other: str | None) -> bool:
 
 def _payments(case: Case, tz: tzinfo, warnings: list[str]) -> list[_Payment]:
     out = []
+    append = out.append
     foreign: dict[str, int] = defaultdict(int)
     for index, r in enumerate(case.recharges):
-        success = r.status is _SUCCESS
-        if success and r.currency != CNY:
-            foreign[r.currency] += 1
-        at = r.at if r.at.tzinfo is tz else _local(r.at, tz)
-        key = f"recharges/{index if r.id is None or r.id == '' else r.id}"
-        out.append(_Payment(index, key, at, r.amount, success and r.currency == CNY, r.disputed, r.channel))
+        # A pydantic model answers each attribute read through its __getattr__ hook (~70 ns); its
+        # field values are plain entries of __dict__, read here in one go (this runs per payment).
+        fields = r.__dict__
+        at, rid, currency = fields["at"], fields["id"], fields["currency"]
+        if at.tzinfo is not tz:
+            at = _local(at, tz)
+        counted = fields["status"] is _SUCCESS
+        if counted and currency != CNY:
+            foreign[currency] += 1
+            counted = False
+        key = f"recharges/{index}" if rid is None or rid == "" else f"recharges/{rid}"
+        append(_Payment(key, at, fields["amount"], counted, fields["disputed"], r))
     if foreign:
         listed = ", ".join(f"{n} in {cur}" for cur, n in sorted(foreign.items()))
         warnings.append(f"payments in other currencies ({listed}) are not counted in CNY totals or caps")
-    out.sort(key=lambda p: p.at)  # stable: equal times keep their file order
+    out.sort(key=_AT)  # stable: equal times keep their file order
     return out
 
 
@@ -409,23 +471,22 @@ class _Context:
     tz: tzinfo
     signals: Signals
     payments: list[_Payment]
+    times: list[datetime]  # the payments' local times, in order (for bisection)
     holder: _Person
     holder_label: Holder
     holder_is_claimed: bool  # the registered identity is the claimed minor's, consistently
     claimed: _Person
     status: RealNameStatus
     verified_at: datetime | None
-    holder_ages: list[int | None] = field(default_factory=list)
+    holder_runs: list[tuple[int, int | None]] = field(default_factory=list)  # see _Person.age_runs
+    claimed_runs: list[tuple[int, int | None]] = field(default_factory=list)
+    holder_ages: list[int | None] = field(default_factory=list)  # the runs expanded, one per payment
     claimed_ages: list[int | None] = field(default_factory=list)
     counted_holder: list[tuple[_Payment, int]] = field(default_factory=list)  # counted payments, known age
 
     @property
     def regs(self) -> Regulations:
         return self.k.regulations
-
-    def verified_then(self, moment: datetime) -> bool:
-        """Was the account verified at ``moment`` (its status now, and no later verification time)?"""
-        return self.status == RealNameStatus.verified and (self.verified_at is None or self.verified_at <= moment)
 
 
 def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
@@ -442,12 +503,13 @@ def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
                if claim else _Person())
     label, is_claimed = _holder_identity(rn.holder if rn else Holder.unknown, holder, claimed,
                                          claim.guardian_id_number if claim else None, warnings)
-    ctx = _Context(case=case, k=k, tz=tz, signals=signals, payments=payments, holder=holder,
+    times = list(map(_AT, payments))
+    ctx = _Context(case=case, k=k, tz=tz, signals=signals, payments=payments, times=times, holder=holder,
                    holder_label=label, holder_is_claimed=is_claimed, claimed=claimed,
                    status=rn.status if rn else RealNameStatus.unknown,
                    verified_at=_local(rn.verified_at, tz) if rn and rn.verified_at else None)
-    ctx.holder_ages = holder.ages(payments)
-    ctx.claimed_ages = claimed.ages(payments)
+    ctx.holder_runs, ctx.claimed_runs = holder.age_runs(times), claimed.age_runs(times)
+    ctx.holder_ages, ctx.claimed_ages = _expand(ctx.holder_runs), _expand(ctx.claimed_runs)
     if holder.birth is not None:
         ctx.counted_holder = [(p, a) for p, a in zip(payments, ctx.holder_ages, strict=True)
                               if p.counted and a is not None]
@@ -515,19 +577,25 @@ def _identity_features(ctx: _Context, id_given: bool) -> None:
     f["real_name.claimed_minor_age_at_first_payment"] = _nan_if_none(
         ctx.claimed_ages[first_disputed] if first_disputed is not None else None)
     adult = ctx.regs.civil_code.adult_age
-    ages = [a for _, a in ctx.counted_holder]
-    f["real_name.holder_is_minor"] = sum(a < adult for a in ages) / len(ages) if ages else math.nan
+    ages = list(map(_AGE, ctx.counted_holder))
+    minors = bisect_left(ages, adult)  # ages only grow along the payments
+    f["real_name.holder_is_minor"] = minors / len(ages) if ages else math.nan
     elderly = ctx.regs.checks.elderly_holder_age
     f["real_name.holder_60_plus"] = float(bool(ages) and ages[0] >= elderly)  # ages only grow
+    # Rows are equal within a run of equal ages: one row per run, copied for each payment (C-speed).
     per_payment = ctx.signals.per_payment
-    for p, h_age, c_age in zip(ctx.payments, ctx.holder_ages, ctx.claimed_ages, strict=True):
-        row = {"face_refused_before": 0.0, "face_passed_before": 0.0}
+    keys = list(map(_KEY, ctx.payments))
+    start = 0
+    for end in sorted({end for end, _ in ctx.holder_runs} | {end for end, _ in ctx.claimed_runs}):
+        row: dict[str, float] = {"face_refused_before": 0.0, "face_passed_before": 0.0}
+        h_age, c_age = ctx.holder_ages[start], ctx.claimed_ages[start]
         if h_age is not None:
             row["holder_age"] = h_age
             row["holder_minor"] = 1.0 if h_age < adult else 0.0
         if c_age is not None:
             row["claimed_minor_age"] = c_age
-        per_payment[p.key] = row
+        per_payment.update(zip(keys[start:end], map(dict.copy, repeat(row, end - start)), strict=True))
+        start = end
 
 
 def _identity_ref(ctx: _Context, excerpt: str) -> RecordRef:
@@ -542,7 +610,7 @@ def _holder_evidence(ctx: _Context) -> None:
     adult = ctx.regs.civil_code.adult_age
     elderly = ctx.regs.checks.elderly_holder_age
     youngest, oldest = rows[0][1], rows[-1][1]  # payments are in time order
-    minor_rows = [(p, a) for p, a in rows if a < adult] if youngest < adult else []
+    minor_rows = rows[:bisect_left(rows, adult, key=_AGE)]  # ages only grow along the payments
     shown = ctx.holder.masked or "birth date only"
     span = f"{youngest}" if youngest == oldest else f"{youngest}-{oldest}"
     excerpt = f"verified, holder {ctx.holder_label.value}, ID {shown}"
@@ -593,9 +661,14 @@ def _claim_evidence(ctx: _Context) -> None:
         judged = [(p, a) for p, a in zip(ctx.payments, ctx.claimed_ages, strict=True) if p.counted]
     if not judged:
         return
-    before_birth = [p for p, a in judged if a is None]
-    born = [(p, a) for p, a in judged if a is not None]
-    adult_rows = [(p, a) for p, a in born if a >= adult]
+    # Ages only grow along the payments: unborn first (None), then the ages in order, so each
+    # group below is a slice found by bisection.
+    unborn = 0
+    while unborn < len(judged) and judged[unborn][1] is None:
+        unborn += 1
+    before_birth = [p for p, _ in judged[:unborn]]
+    born = judged[unborn:]
+    adult_rows = born[bisect_left(born, adult, key=_AGE):]
     f["claim.adult_payment_share"] = len(adult_rows) / len(judged)
     add = ctx.signals.evidence.append
     if born and len(adult_rows) == len(judged):
@@ -619,25 +692,25 @@ def _claim_evidence(ctx: _Context) -> None:
     if before_birth:
         reasons_en.append(f"{len(before_birth)} payments were made before the claimed child was born")
         reasons_zh.append(f"{len(before_birth)}笔付款早于所称未成年人出生")
-        records.extend(p.ref for p in before_birth)
+        records.extend(map(_REF, before_birth))
     first_age = born[0][1] if born else None
     if first_age is not None and first_age < checks.implausible_below_age:
         value = first_age
-        fluent = [(i, c) for i, c in enumerate(ctx.case.chats)
-                  if c.speaker == Speaker.account and len(c.text.strip()) >= checks.fluent_message_min_chars]
+        min_chars = checks.fluent_message_min_chars
+        fluent = _fluent_chat_refs(ctx.case.chats, min_chars)
         if len(fluent) >= checks.fluent_messages_min:
-            reasons_en.append(f"the account wrote {len(fluent)} messages of {checks.fluent_message_min_chars}+ "
+            reasons_en.append(f"the account wrote {len(fluent)} messages of {min_chars}+ "
                               f"characters, though the claimed child was {first_age}")
-            reasons_zh.append(f"所称未成年人当时{first_age}周岁，账号却发出{len(fluent)}条{checks.fluent_message_min_chars}字以上的消息")
-            records.extend(record_ref("chats", c, i, at=c.at, excerpt=c.text) for i, c in fluent)
-        locked = [p for p, a in born if a is not None and a < checks.implausible_below_age
-                  and p.channel in checks.password_channels]
+            reasons_zh.append(f"所称未成年人当时{first_age}周岁，账号却发出{len(fluent)}条{min_chars}字以上的消息")
+            records.extend(fluent)
+        too_young = born[:bisect_left(born, checks.implausible_below_age, key=_AGE)]
+        locked = [p for p, _ in too_young if p.channel in checks.password_channels]
         if locked:
             names = "/".join(sorted({p.channel.value for p in locked if p.channel}))
             reasons_en.append(f"{len(locked)} payments went through a password-protected channel ({names}) "
                               f"though the claimed child was {first_age}")
             reasons_zh.append(f"所称未成年人当时{first_age}周岁，却有{len(locked)}笔付款经需密码的渠道（{names}）完成")
-            records.extend(p.ref for p in locked)
+            records.extend(map(_REF, locked))
     if reasons_en:
         f["real_name.claim_implausible_age"] = 1.0
         add(EvidenceItem(
@@ -645,6 +718,20 @@ def _claim_evidence(ctx: _Context) -> None:
             "The claimed child's age does not fit the account: " + "; ".join(reasons_en),
             "所称未成年人的年龄与账号情况不符：" + "；".join(reasons_zh),
             tuple(records), strength=float(len(reasons_en)), value=value))
+
+
+def _fluent_chat_refs(chats: list[Chat], min_chars: int, max_excerpt: int = 60) -> list[RecordRef]:
+    """The account's own lines of ``min_chars``+ characters (stripped), cited as
+    ``record_ref("chats", c, i, at=c.at, excerpt=c.text)`` would, inlined: this runs per chat line
+    and a case can cite 100+ of them. Stripping only shortens, so a line already too short is not stripped.
+    """
+    cut = max_excerpt - 1
+    # Fields read from __dict__, as in _payments: a pydantic attribute read costs ~70 ns.
+    return [RecordRef(f"chats/{i}" if (cid := fields["id"]) is None or cid == "" else f"chats/{cid}", fields["at"],
+                      text if len(text) <= max_excerpt else text[:cut] + "…")
+            for i, c in enumerate(chats)
+            if (fields := c.__dict__)["speaker"] == _ACCOUNT and len(text := fields["text"]) >= min_chars
+            and len(text.strip()) >= min_chars]
 
 
 # --------------------------------------------------------------------------- face checks
@@ -659,12 +746,16 @@ def _face_checks(ctx: _Context) -> None:
     f["face_check.n_checks"] = float(len(checks))
     f["face_check.n_refused"] = float(sum(c.outcome is not _PASSED for c in checks))
     f["face_check.n_passed"] = float(len(checks)) - f["face_check.n_refused"]
+    if not checks:  # most cases: nothing to match against the payments
+        f["face_check.payments_after_refusal"] = f["face_check.payments_after_pass"] = 0.0
+        f["face_check.payments_after_other_pass"] = 0.0
+        return
     refused_refs: dict[int, RecordRef] = {}
     passed_refs: dict[int, RecordRef] = {}
     other_refs: dict[int, RecordRef] = {}
     hits: dict[str, set[int]] = {"refused": set(), "passed": set(), "other": set()}  # payment positions
     payments = ctx.payments
-    times = [p.at for p in payments] if checks else []
+    times = ctx.times
     # Few checks, many payments: find each check's payments [at, at + window] by bisection.
     for i, c in enumerate(checks):
         at = _local(c.at, ctx.tz)
@@ -728,6 +819,29 @@ def _guest_sessions(ctx: _Context) -> list[tuple[datetime, datetime | None]]:
             for s in ctx.case.sessions if (s.__pydantic_extra__ or {}).get("guest") is True]
 
 
+_LATE_REASON = ("paid before the real-name verification time", "付款早于实名认证时间")
+_GUEST_SESSION_REASON = ("paid inside a guest login session", "付款发生在游客登录时段内")
+
+
+def _unverified_runs(ctx: _Context, guest_sessions: list[tuple[datetime, datetime | None]]
+                     ) -> list[tuple[int, int, tuple[str, str]]]:
+    """Runs [lo, hi) of payments (by position in time order) made unverified, each with its reason.
+
+    Not verified now: all of them. Verified: those before the verification time (a prefix), then
+    each later one inside a guest login session.
+    """
+    n = len(ctx.payments)
+    if ctx.status in ctx.regs.not_verified_statuses:
+        return [(0, n, (f"real-name status {ctx.status.value}", f"实名状态为{_STATUS_ZH[ctx.status]}"))]
+    late = bisect_left(ctx.times, ctx.verified_at) if ctx.status == _VERIFIED and ctx.verified_at is not None else 0
+    runs = [(0, late, _LATE_REASON)] if late else []
+    if guest_sessions:
+        runs.extend((i, i + 1, _GUEST_SESSION_REASON) for i in range(late, n)
+                    if any(start <= ctx.times[i] and (end is None or ctx.times[i] <= end)
+                           for start, end in guest_sessions))
+    return runs
+
+
 def _guest_finding(ctx: _Context) -> None:
     """Payments a guest or an unverified user could not lawfully make."""
     regs = ctx.regs
@@ -740,26 +854,18 @@ def _guest_finding(ctx: _Context) -> None:
     rules: dict[str, GuestRule] = {}
     early = 0
     reasons: set[tuple[str, str]] = set()
-    for p in ctx.payments:
-        if not p.counted:
-            continue
-        if ctx.status in regs.not_verified_statuses:
-            reason = (f"real-name status {ctx.status.value}", f"实名状态为{_STATUS_ZH[ctx.status]}")
-        elif ctx.status == RealNameStatus.verified and ctx.verified_at is not None and p.at < ctx.verified_at:
-            reason = ("paid before the real-name verification time", "付款早于实名认证时间")
-        elif any(start <= p.at and (end is None or p.at <= end) for start, end in guest_sessions):
-            reason = ("paid inside a guest login session", "付款发生在游客登录时段内")
-        else:
-            continue
-        rule = regs.guest_rule(p.at.date())
-        if rule is None:
-            early += 1
-            continue
-        if rule.guest_may_pay:
-            continue
-        reasons.add(reason)
-        by_rule[rule.id].append(p)
-        rules[rule.id] = rule
+    for lo, hi, reason in _unverified_runs(ctx, guest_sessions):
+        # Split the run by the guest rule in force on each payment's local date (rules sorted by date).
+        bounds = [lo, *(bisect_left(ctx.times, datetime.combine(rule.effective_from, time(0), tzinfo=ctx.tz), lo, hi)
+                        for rule in regs.guest_rules), hi]
+        if bounds[1] > bounds[0]:
+            early += sum(p.counted for p in ctx.payments[bounds[0]:bounds[1]])
+        for k, rule in enumerate(regs.guest_rules):  # in force over [bounds[k + 1], bounds[k + 2])
+            counted = [p for p in ctx.payments[bounds[k + 1]:bounds[k + 2]] if p.counted]
+            if counted and not rule.guest_may_pay:
+                reasons.add(reason)
+                by_rule[rule.id].extend(counted)
+                rules[rule.id] = rule
     if early:
         ctx.signals.warnings.append(f"{early} payments by a guest or unverified account predate "
                                     f"{regs.guest_rules[0].effective_from}: no NPPA rule to judge them by")
@@ -767,12 +873,12 @@ def _guest_finding(ctx: _Context) -> None:
         ctx.signals.features["real_name.unverified_paid_cny"] = 0.0
         return
     paid = [p for ps in by_rule.values() for p in ps]
-    total = sum((p.amount for p in paid), Decimal(0))
+    total = sum(map(_AMOUNT, paid), _ZERO)
     ctx.signals.features["real_name.unverified_paid_cny"] = float(total)
     parts_en, parts_zh = [], []
     for rule_id, ps in by_rule.items():
         rule = rules[rule_id]
-        sub = _yuan(sum((p.amount for p in ps), Decimal(0)))
+        sub = _yuan(sum(map(_AMOUNT, ps), _ZERO))
         parts_en.append(f"{len(ps)} ({sub}) under {rule.document}, in force from {rule.effective_from}: "
                         f"{rule.summary_en}")
         parts_zh.append(f"{len(ps)}笔（{sub}）适用{rule.document}（{rule.effective_from}起施行）：{rule.summary_zh}")
@@ -784,7 +890,7 @@ def _guest_finding(ctx: _Context) -> None:
         f"account ({why_en}): " + "; ".join(parts_en),
         f"游客或未实名账号成功付款{len(paid)}笔，共{_yuan(total)}（{why_zh}）：" + "；".join(parts_zh),
         " ; ".join(rules[r].citation for r in by_rule),
-        float(total), tuple(p.ref for p in paid)))
+        float(total), tuple(map(_REF, paid))))
 
 
 def _cap_findings(ctx: _Context) -> None:
@@ -793,36 +899,40 @@ def _cap_findings(ctx: _Context) -> None:
     caps = regs.caps
     f = ctx.signals.features
     adult = regs.civil_code.adult_age
-    if ctx.status != RealNameStatus.verified or not any(a is not None and a < adult for a in ctx.holder_ages):
+    youngest = next((a for a in ctx.holder_ages if a is not None), None)  # ages only grow
+    if ctx.status != _VERIFIED or youngest is None or youngest >= adult:
         f["real_name.under8_paid_cny"] = f["real_name.single_cap_excess_cny"] = 0.0
         f["real_name.monthly_cap_excess_cny"] = 0.0
         return
     under8: list[_Payment] = []
     single: list[tuple[_Payment, Decimal, Decimal]] = []  # payment, cap, excess
-    months: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    months: dict[tuple[int, int], Decimal] = {}
     monthly: dict[tuple[int, int], list[tuple[_Payment, Decimal, Decimal]]] = defaultdict(list)
     bands_used: dict[str, AgeBand] = {}
+    caps_from, verified_at = caps.effective_from, ctx.verified_at
+    limits_by_age = regs.limits_by_age
     for p, age in zip(ctx.payments, ctx.holder_ages, strict=True):
         if not p.counted:
             continue
-        month = (p.at.year, p.at.month)
-        before = months[month]
-        after = months[month] = before + p.amount
-        if age is None or p.at.date() < caps.effective_from or not ctx.verified_then(p.at):
+        at, amount = p.at, p.amount
+        month = (at.year, at.month)
+        before = months.get(month, _ZERO)
+        after = months[month] = before + amount
+        # Verified then: the account is verified, and not only from a later verification time.
+        if age is None or age < 0 or age >= len(limits_by_age) \
+                or (verified_at is not None and at < verified_at) or at.date() < caps_from:
             continue
-        band = regs.band(age)
-        if band is None:
-            continue
-        if not band.paid_service:
+        band, single_cny, monthly_cny = limits_by_age[age]
+        if single_cny is None:  # a band without paid service
             under8.append(p)
             bands_used[band.id] = band
             continue
-        if p.amount > band.single_cny:
-            single.append((p, band.single_cny, p.amount - band.single_cny))
+        if amount > single_cny:
+            single.append((p, single_cny, amount - single_cny))
             bands_used[band.id] = band
-        over = after - max(band.monthly_cny, before)
-        if over > 0:
-            monthly[month].append((p, band.monthly_cny, over))
+        over = after - max(monthly_cny, before)
+        if over > _ZERO:
+            monthly[month].append((p, monthly_cny, over))
             bands_used[band.id] = band
     under8_total = sum((p.amount for p in under8), Decimal(0))
     single_excess = sum((e for _, _, e in single), Decimal(0))
@@ -844,7 +954,7 @@ def _cap_findings(ctx: _Context) -> None:
             f"totalling {_yuan(under8_total)} were taken; no paid service is allowed under 8 ({caps.document})",
             f"账号实名人（{shown}）未满8周岁，平台仍收取{len(under8)}笔付款共{_yuan(under8_total)}；"
             f"{caps.document}规定不得为未满8周岁用户提供付费服务",
-            basis("under_8"), float(under8_total), tuple(p.ref for p in under8)))
+            basis("under_8"), float(under8_total), tuple(map(_REF, under8))))
     if single:
         full = sum((p.amount for p, _, _ in single), Decimal(0))
         limits = "/".join(_yuan(c) for c in sorted({c for _, c, _ in single}))
@@ -873,7 +983,54 @@ def _cap_findings(ctx: _Context) -> None:
             basis("8_15", "16_17"), float(monthly_excess), tuple(refs)))
 
 
-def _crossings(start: datetime, last: datetime, calendar: SchoolCalendar) -> list[datetime]:
+class PlayClock:
+    """``calendar.play_rule`` and ``calendar.minor_play_allowed``, one calendar look-up per date.
+
+    The rules give each day one allowed window [allowed_from, allowed_to) and decide by the date
+    alone whether that day's window is open, so a date's answer is cached as (rule, window open)
+    and a moment costs a dict look-up and a time comparison (this runs per payment and session).
+    Equal answers to the calendar's are checked in the tests.
+    """
+
+    __slots__ = ("calendar", "zone", "_days")
+
+    def __init__(self, calendar: SchoolCalendar) -> None:
+        self.calendar = calendar
+        self.zone = ZoneInfo(calendar.data.timezone)
+        self._days: dict[date, tuple[PlayRule | None, bool | None]] = {}
+
+    def day(self, d: date) -> tuple[PlayRule | None, bool | None]:
+        """The rule in force on Beijing date ``d`` and whether its window opens that day."""
+        found = self._days.get(d)
+        if found is None:
+            zone, calendar = self.zone, self.calendar
+            rule = calendar.play_rule(datetime.combine(d, time(0), tzinfo=zone))
+            is_open = calendar.minor_play_allowed(datetime.combine(d, rule.allowed_from, tzinfo=zone)) if rule else None
+            found = self._days[d] = (rule, is_open)
+        return found
+
+    def rule(self, moment: datetime) -> PlayRule | None:
+        if moment.tzinfo is not None and moment.tzinfo is not self.zone:
+            moment = moment.astimezone(self.zone)  # a naive moment is on the rules' clock already
+        d = moment.date()
+        return (self._days.get(d) or self.day(d))[0]
+
+    def allowed(self, moment: datetime) -> bool | None:
+        """Whether a game could lawfully serve a minor then; None before any national rule."""
+        return self.allowed_and_rule(moment)[0]
+
+    def allowed_and_rule(self, moment: datetime) -> tuple[bool | None, PlayRule | None]:
+        """``allowed(moment)`` and ``rule(moment)`` from one look-up."""
+        if moment.tzinfo is not None and moment.tzinfo is not self.zone:
+            moment = moment.astimezone(self.zone)
+        d = moment.date()
+        rule, is_open = self._days.get(d) or self.day(d)
+        if rule is None:
+            return None, None
+        return (is_open if rule.allowed_from <= moment.time() < rule.allowed_to else False), rule
+
+
+def _crossings(start: datetime, last: datetime, clock: PlayClock) -> list[datetime]:
     """Moments inside (start, last] where a play rule can turn from allowed to forbidden:
     each midnight and each day's allowed_to (at most 14 days, enough for any real session)."""
     out = []
@@ -881,7 +1038,7 @@ def _crossings(start: datetime, last: datetime, calendar: SchoolCalendar) -> lis
     end_day = min(last.date(), day + timedelta(days=14))
     while day <= end_day:
         midnight = datetime.combine(day, time(0), tzinfo=start.tzinfo)
-        rule = calendar.play_rule(midnight)
+        rule = clock.rule(midnight)
         for moment in (midnight, datetime.combine(day, rule.allowed_to, tzinfo=start.tzinfo) if rule else None):
             if moment is not None and start < moment <= last:
                 out.append(moment)
@@ -889,24 +1046,25 @@ def _crossings(start: datetime, last: datetime, calendar: SchoolCalendar) -> lis
     return out
 
 
-def _session_forbidden(start: datetime, end: datetime | None, calendar: SchoolCalendar, zone: tzinfo) -> bool:
-    """Did any part of the session fall at a forbidden hour (rules run on Beijing time)?"""
+def _session_forbidden(start: datetime, end: datetime | None, clock: PlayClock) -> tuple[bool, PlayRule | None]:
+    """Did any part of the session fall at a forbidden hour (rules run on Beijing time)? And the
+    rule in force at its start."""
+    zone = clock.zone
     start = start.astimezone(zone)
-    allowed = calendar.minor_play_allowed(start)
+    allowed, rule = clock.allowed_and_rule(start)
     if allowed is False:
-        return True
+        return True, rule
     if end is None:
-        return False
+        return False, rule
     last = end.astimezone(zone) - timedelta(seconds=1)
     if last <= start:
-        return False
-    rule = calendar.play_rule(start)
+        return False, rule
     if allowed and rule is not None and last.date() == start.date():
         # A day has one allowed window, closing before midnight: inside it unless it ran past the close.
-        return last.time() >= rule.allowed_to
-    if calendar.minor_play_allowed(last) is False:
-        return True
-    return any(calendar.minor_play_allowed(m) is False for m in _crossings(start, last, calendar))
+        return last.time() >= rule.allowed_to, rule
+    if clock.allowed(last) is False:
+        return True, rule
+    return any(clock.allowed(m) is False for m in _crossings(start, last, clock)), rule
 
 
 def _forbidden_hours(ctx: _Context) -> None:
@@ -915,34 +1073,44 @@ def _forbidden_hours(ctx: _Context) -> None:
     f["real_name.forbidden_hour_payments"] = 0.0
     f["real_name.forbidden_hour_sessions"] = 0.0
     adult = ctx.regs.civil_code.adult_age
-    starts = [p.at for p in ctx.payments[:1]] + [s.start for s in ctx.case.sessions]
-    if ctx.status != RealNameStatus.verified or ctx.holder.birth is None or not starts:
+    sessions = ctx.case.sessions
+    if ctx.status != RealNameStatus.verified or ctx.holder.birth is None or not (ctx.payments or sessions):
         return
+    starts = [p.at for p in ctx.payments[:1]]
+    if sessions:
+        starts.append(min(map(_START, sessions)))  # min keeps the first of equal moments, as over one list
     first_age = ctx.holder.age(min(starts))
     if first_age is not None and first_age >= adult:
         return  # an adult from the first activity on
-    calendar = ctx.k.calendar
-    zone = ZoneInfo(calendar.data.timezone)
+    clock = ctx.k.play_clock
+    allowed = clock.allowed
+    verified_at = ctx.verified_at  # verified then: the account is verified, from verified_at on if known
     rules: dict[str, PlayRule] = {}
     paid = []
     for p, age in zip(ctx.payments, ctx.holder_ages, strict=True):
-        if p.counted and age is not None and age < adult and ctx.verified_then(p.at) \
-                and calendar.minor_play_allowed(p.at) is False:
+        if p.counted and age is not None and age < adult and (verified_at is None or verified_at <= p.at) \
+                and allowed(p.at) is False:
             paid.append(p)
     for moment in {p.at.date(): p.at for p in paid}.values():  # one look-up per day
-        rule = calendar.play_rule(moment)
+        rule = clock.rule(moment)
         if rule:
             rules[rule.id] = rule
     played = []
+    tz = ctx.tz
+    birth = ctx.holder.birth
+    birth_year, birthday = birth.year, birth.month * 100 + birth.day
     for i, s in enumerate(ctx.case.sessions):
-        start = _local(s.start, ctx.tz)
-        age = ctx.holder.age(start)
-        if age is None or age >= adult or not ctx.verified_then(start):
+        start = s.start if s.start.tzinfo is tz else _local(s.start, tz)
+        # idcard.age_at inlined (completed years; negative: not born yet), as in _Person.age_runs
+        age = start.year - birth_year - (start.month * 100 + start.day < birthday)
+        if age < 0 or age >= adult or (verified_at is not None and start < verified_at):
             continue
-        end = _local(s.end, ctx.tz) if s.end else None
-        if _session_forbidden(start, end, calendar, zone):
-            played.append(record_ref("sessions", s, i, at=start))
-            rule = calendar.play_rule(start) or (calendar.play_rule(end) if end else None)
+        end = _local(s.end, tz) if s.end else None
+        forbidden, rule = _session_forbidden(start, end, clock)
+        if forbidden:
+            sid = s.id
+            played.append(RecordRef(f"sessions/{i}" if sid is None or sid == "" else f"sessions/{sid}", start))
+            rule = rule or (clock.rule(end) if end else None)
             if rule:
                 rules[rule.id] = rule
     f["real_name.forbidden_hour_payments"] = float(len(paid))
@@ -960,4 +1128,4 @@ def _forbidden_hours(ctx: _Context) -> None:
         f"实名未成年人（{shown}）在规定禁止时段获得服务：付款{len(paid)}笔（{_yuan(total)}），游戏时段{len(played)}次。"
         + "".join(f"{r.effective_from}起（{r.document}）：{r.summary_zh}。" for r in in_force),
         " ; ".join(r.citation for r in in_force), float(total),
-        (*(p.ref for p in paid), *played)))
+        (*map(_REF, paid), *played)))
