@@ -43,6 +43,11 @@ def parse_timestamp(value: Any) -> Any:
     naive: the case's timezone is applied later, by :class:`Case`. Anything else is passed
     through for pydantic to reject with its own message.
     """
+    if type(value) is str and len(value) >= 10 and value[4] == "-":  # ISO 8601, by far the commonest form
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the forms below, or a clear error
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):
@@ -99,9 +104,12 @@ Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
 
 
 def _blank_to_none(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
+    kind = type(value)
+    if kind is str:  # the common case first: this runs for every optional field of every record
+        return value if value and not value.isspace() else None
+    if kind is float and value != value:  # NaN from spreadsheets
         return None
-    if isinstance(value, float) and value != value:  # NaN from spreadsheets
+    if isinstance(value, str) and not value.strip():
         return None
     return value
 
@@ -255,6 +263,8 @@ OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 def _text_id(value: Any) -> Any:
     """Record ids from spreadsheets arrive as numbers (12345.0); keep them as text."""
+    if type(value) is str:
+        return value if value and not value.isspace() else None
     value = _blank_to_none(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -400,26 +410,29 @@ class Case(_Record):
         """Put every timestamp in the case's timezone and pair login traces into sessions."""
         tz = ZoneInfo(self.timezone)
 
-        def local(value: datetime | None) -> datetime | None:
-            if value is None:
-                return None
-            return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+        def local(record: BaseModel, name: str) -> None:
+            # Written to the record's __dict__: the value is already validated, and pydantic's
+            # __setattr__ costs more than the rest of this loop over thousands of records.
+            fields = record.__dict__
+            value = fields[name]
+            if value is not None:
+                fields[name] = value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
 
         if self.account is not None:
-            self.account.created_at = local(self.account.created_at)
+            local(self.account, "created_at")
             if self.account.real_name is not None:
-                self.account.real_name.verified_at = local(self.account.real_name.verified_at)
+                local(self.account.real_name, "verified_at")
             for check in self.account.face_checks:
-                check.at = local(check.at)
+                local(check, "at")
         for recharge in self.recharges:
-            recharge.at = local(recharge.at)
+            local(recharge, "at")
         for session in self.sessions:
-            session.start = local(session.start)
-            session.end = local(session.end)
+            local(session, "start")
+            local(session, "end")
         for trace in self.login_traces:
-            trace.ot = local(trace.ot)
+            local(trace, "ot")
         for chat in self.chats:
-            chat.at = local(chat.at)
+            local(chat, "at")
         if self.login_traces:
             # A case dumped and read again already holds its trace sessions: don't add twice.
             known = {session.id for session in self.sessions}

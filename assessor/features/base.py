@@ -21,9 +21,13 @@ class Direction(StrEnum):
     neutral = "neutral"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class RecordRef:
-    """A pointer to one input record: ``chats/m12``, ``recharges/ord-7``, ``face_checks/2``."""
+    """A pointer to one input record: ``chats/m12``, ``recharges/ord-7``, ``face_checks/2``.
+
+    Treat it as immutable (it is hashed). Not ``frozen``: a frozen dataclass costs three times
+    as much to build, and extractors build one for every record they cite.
+    """
 
     record: str
     at: datetime | None = None
