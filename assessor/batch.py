@@ -89,14 +89,19 @@ def load_engine(model: str | None = None, trust_model: bool = False) -> Any:
 
 
 def score_chunk(cases: list[Case], model: str | None, trust_model: bool, prior: float,
-                kind: OutputKind, lang: Lang) -> list[Scored]:
+                kind: OutputKind, lang: Lang, redact: bool = True) -> list[Scored]:
     """Score and serialise a chunk. A case the engine chokes on is reported, not fatal."""
     engine = load_engine(model, trust_model)
     out = []
     for case in cases:
         try:
             assessment = engine.assess(case, prior=prior)
-            payload = assessment_line(assessment) if kind == "jsonl" else summary_row(assessment, lang)
+            if not redact:
+                from assessor.render import reveal
+
+                assessment = reveal(assessment, case)
+            payload = (assessment_line(assessment, redact=redact) if kind == "jsonl"
+                       else summary_row(assessment, lang, redact=redact))
         except Exception as exc:  # noqa: BLE001 - one broken case must not sink a batch of thousands
             out.append(Scored(case.case_id, None, None, f"could not be scored (internal error): "
                                                          f"{type(exc).__name__}: {scrub(str(exc))[:200]}"))
@@ -142,7 +147,7 @@ def effective_jobs(jobs: int) -> int:
 def run_batch(source: str | os.PathLike[str] | IO[Any], output: str | os.PathLike[str], *,
               errors: str | os.PathLike[str] | None = None, lang: Lang = "zh", prior: float = 0.5,
               model: str | os.PathLike[str] | None = None, trust_model: bool = False, jobs: int = 1,
-              chunk_size: int = CHUNK_SIZE, timezone: str | None = None,
+              chunk_size: int = CHUNK_SIZE, timezone: str | None = None, redact: bool = True,
               on_rejected: Callable[[CaseError], None] | None = None,
               on_progress: Callable[[BatchSummary], None] | None = None) -> BatchSummary:
     """Score every case of ``source`` (any input form) into ``output`` (.jsonl, .csv or .xlsx).
@@ -152,7 +157,8 @@ def run_batch(source: str | os.PathLike[str] | IO[Any], output: str | os.PathLik
     (written to a temporary file, then renamed). Raises :class:`CaseInputError` if the
     input is unreadable before its first case (then nothing is written),
     ``UnsupportedOutput`` for an unknown output extension, ``ModelTrustError`` for a
-    model file that is not trusted.
+    model file that is not trusted. ``redact=False`` (``--no-redact``) writes ID numbers, phone
+    numbers and payer accounts in full.
     """
     if not 0.0 < prior < 1.0:
         raise ValueError(f"prior must be strictly between 0 and 1 (got {prior})")
@@ -191,7 +197,7 @@ def run_batch(source: str | os.PathLike[str] | IO[Any], output: str | os.PathLik
             reject(exc.error)
 
         chunks = _chunks(_chained(first, items), chunk_size, rejected, stopped)
-        for results in _scored_chunks(chunks, jobs, (model_name, trust_model, prior, kind, lang)):
+        for results in _scored_chunks(chunks, jobs, (model_name, trust_model, prior, kind, lang, redact)):
             for result in results:
                 summary.read += 1
                 if result.error is not None:

@@ -90,10 +90,14 @@ def spreadsheet_cell(value: Any) -> Any:
     return spreadsheet_text(value) if isinstance(value, str) else value
 
 
-def assessment_line(assessment: Assessment) -> str:
-    """One JSON Lines line (without the newline): the assessment as ``assessor score -f json`` prints it."""
+def assessment_line(assessment: Assessment, *, redact: bool = True) -> str:
+    """One JSON Lines line (without the newline): the assessment as ``assessor score -f json`` prints it.
+
+    ``redact=False`` (``--no-redact``) keeps the case id as given; see :func:`assessor.render.reveal`.
+    """
     data = assessment.model_dump(mode="json")
-    data["case_id"] = scrub(data["case_id"])  # a case id may itself be an ID or phone number
+    if redact:
+        data["case_id"] = scrub(data["case_id"])  # a case id may itself be an ID or phone number
     return json.dumps(data, ensure_ascii=False)
 
 

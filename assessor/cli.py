@@ -63,6 +63,14 @@ TrustOption = Annotated[
         "only trust files you made yourself.",
     ),
 ]
+NoRedactOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-redact",
+        help="Show ID numbers, phone numbers and payer accounts in full (masked by default). "
+        "The output then holds personal information: keep it accordingly.",
+    ),
+]
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -98,13 +106,14 @@ def score(
     prior: PriorOption = 0.5,
     model: ModelOption = None,
     trust_model: TrustOption = False,
+    no_redact: NoRedactOption = False,
 ) -> None:
     """Score one case and show the verdict, the reasons on each side and their records.
 
     Example: assessor score sample_data/cases/01_own_id_over_caps.json --format json
     """
     from assessor.io import read_cases
-    from assessor.render import render_assessment
+    from assessor.render import render_assessment, reveal
 
     engine = _load_engine(model, trust_model)
     if format is None:
@@ -116,7 +125,9 @@ def score(
             errors.append(item)
             continue
         assessment = engine.assess(item, prior=prior)
-        render_assessment(assessment, format=format.value, lang=lang.value, out=sys.stdout)
+        if no_redact:
+            assessment = reveal(assessment, item)
+        render_assessment(assessment, format=format.value, lang=lang.value, out=sys.stdout, redact=not no_redact)
         scored += 1
     _print_errors(errors)
     if errors:
@@ -140,6 +151,7 @@ def batch(
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", help="Processes scoring in parallel (-1: one per core). The output is the same.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+    no_redact: NoRedactOption = False,
 ) -> None:
     """Score many cases into one file a reviewer can sort: .jsonl, .csv (for Excel) or .xlsx.
 
@@ -163,7 +175,8 @@ def batch(
     try:
         with view:
             summary = run_batch(input, output, errors=errors, lang=lang.value, prior=prior, model=model,
-                                trust_model=trust_model, jobs=jobs, on_rejected=view.rejected, on_progress=view.update)
+                                trust_model=trust_model, jobs=jobs, on_rejected=view.rejected, on_progress=view.update,
+                                redact=not no_redact)
     except CaseInputError as exc:  # unreadable before the first case: nothing was written
         typer.echo(f"rejected: {exc}", err=True)
         raise typer.Exit(EXIT_REJECTED) from None
@@ -188,6 +201,7 @@ def report(
     prior: PriorOption = 0.5,
     model: ModelOption = None,
     trust_model: TrustOption = False,
+    no_redact: NoRedactOption = False,
 ) -> None:
     """Write the mediation report: case summary (IDs masked), verdict, reasons with their records,
     findings with their legal basis, every payment with its attribution, missing evidence, charts.
@@ -195,7 +209,9 @@ def report(
     Example: assessor report sample_data/cases/02_grandparent_summer.json -o report.html --lang zh
     """
     from assessor.io import CaseError, CaseInputError, read_cases
+    from assessor.render import reveal, shown_case_id
     from assessor.report import format_for_path, write_report
+    from assessor.report.facts import unredacted
 
     try:
         format_for_path(output)
@@ -230,12 +246,16 @@ def report(
         raise _fail(f"no case {case_id!r} found in {case}" if case_id else f"no case found in {case}", EXIT_REJECTED)
     assessment = engine.assess(chosen, prior=prior)
     try:
-        result = write_report(chosen, assessment, output, lang=lang.value)
+        if no_redact:
+            with unredacted():
+                result = write_report(chosen, reveal(assessment, chosen), output, lang=lang.value)
+        else:
+            result = write_report(chosen, assessment, output, lang=lang.value)
     except OSError as exc:
         raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
-    typer.echo(f"wrote {output} (case {assessment.case_id}: {assessment.band.value}, "
+    typer.echo(f"wrote {output} (case {shown_case_id(assessment, not no_redact)}: {assessment.band.value}, "
                f"{assessment.probability:.1%})", err=True)
     if errors:
         raise typer.Exit(EXIT_REJECTED)

@@ -65,11 +65,11 @@ def headers(lang: Lang = "en") -> list[str]:
     return [c.zh if lang == "zh" else c.key for c in COLUMNS]
 
 
-def summary_row(assessment: Assessment, lang: Lang = "en") -> list[Any]:
-    """The main figures of one assessment, in :data:`COLUMNS` order; text masked, not escaped."""
+def summary_row(assessment: Assessment, lang: Lang = "en", *, redact: bool = True) -> list[Any]:
+    """The main figures of one assessment, in :data:`COLUMNS` order; text masked (unless ``redact`` is off), not escaped."""
     coverage = assessment.coverage
     values = {
-        "case_id": scrub(assessment.case_id),
+        "case_id": scrub(assessment.case_id) if redact else assessment.case_id,
         "probability": assessment.probability,
         "band": assessment.band.value,
         "band_zh": BAND_NAMES_ZH[assessment.band],
@@ -85,19 +85,19 @@ def summary_row(assessment: Assessment, lang: Lang = "en") -> list[Any]:
         "coverage_recharges": coverage.recharges,
         "coverage_sessions": coverage.sessions,
         "coverage_face_checks": coverage.face_checks,
-        "reasons_minor": reasons_text(assessment.top_reasons.minor, lang),
-        "reasons_adult": reasons_text(assessment.top_reasons.adult, lang),
+        "reasons_minor": reasons_text(assessment.top_reasons.minor, lang, redact=redact),
+        "reasons_adult": reasons_text(assessment.top_reasons.adult, lang, redact=redact),
         "warnings_count": len(assessment.warnings),
     }
     return [values[c.key] for c in COLUMNS]
 
 
-def reasons_text(reasons: list[Reason], lang: Lang) -> str:
+def reasons_text(reasons: list[Reason], lang: Lang, *, redact: bool = True) -> str:
     """``该账号本人提到所在年级（五年级） (+1.20) | …``: summary first, so no cell starts with a sign."""
     parts = []
     for reason in reasons:
         summary = reason.summary_zh if lang == "zh" and reason.summary_zh else reason.summary
-        parts.append(f"{scrub(summary)} ({reason.weight:+.2f})")
+        parts.append(f"{scrub(summary) if redact else summary} ({reason.weight:+.2f})")
     return REASON_SEPARATOR.join(parts)
 
 

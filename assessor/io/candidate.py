@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from assessor.io.errors import CaseError
@@ -20,6 +20,10 @@ class Candidate:
     row: int | None = None
     sheet: str | None = None
     locate: Locator | None = None
+    # Characters of JSON text the payload came from, when known: no text in it can be longer.
+    size: int | None = None
+    # Problems found while gathering the payload (e.g. a table row wider than its header).
+    problems: list[CaseError] = field(default_factory=list)
 
     def where(self) -> str:
         """How a later duplicate names this one: ``line 3``, ``row 5`` or the file."""
@@ -51,9 +55,9 @@ JSON_TYPE_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a
                    bool: "a boolean", type(None): "null"}
 
 
-def candidate_or_error(value: Any, source: str, line: int | None) -> Candidate | CaseError:
+def candidate_or_error(value: Any, source: str, line: int | None, size: int | None = None) -> Candidate | CaseError:
     """A case must be a JSON object; anything else is rejected with its JSON type named."""
     if isinstance(value, dict):
-        return Candidate(value, source, line=line)
+        return Candidate(value, source, line=line, size=size)
     kind = JSON_TYPE_NAMES.get(type(value), type(value).__name__)
     return CaseError(source, f"expected a JSON object (one case), got {kind}", line=line)

@@ -6,6 +6,7 @@ quote the offending value briefly, with ID and phone numbers masked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,6 +16,15 @@ from assessor.io import limits
 from assessor.privacy import scrub
 
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+# Characters that would act on a terminal or a log rather than show: C0/C1 controls (ANSI
+# escapes, bell, line breaks that forge log lines), bidirectional overrides, line separators.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Text from the input made safe to print on one line: controls shown as ``\\x1b``, ``\\u202e``."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                            else f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +56,11 @@ class CaseError:
             where += f": row {self.row}"
         parts = [where]
         if self.case_id:
-            parts.append(f"case {self.case_id}")
+            parts.append(f"case {scrub(self.case_id)}")  # a case id may itself be a phone or ID number
         if self.field:
             parts.append(self.field)
         parts.append(self.message)
-        return ": ".join(parts)
+        return printable(": ".join(parts))
 
 
 class CaseInputError(ValueError):
@@ -76,11 +86,22 @@ def dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
+# How pydantic names the members of a union in an error's location (``at.datetime``); no field
+# of the case format has one of these names.
+_UNION_TAGS = frozenset({"datetime", "date", "str", "int", "float", "decimal", "bool", "none", "list", "dict"})
+
+
 def problems(exc: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
-    """Each validation problem as (location, plain message with the bad value quoted)."""
-    found = []
+    """Each validation problem as (location, plain message with the bad value quoted).
+
+    A value a union field rejects in each of its forms (a timestamp: strict ISO 8601, then the
+    other forms) is one problem: the message of the form that explains most (our own value
+    errors) is kept, once.
+    """
+    found: dict[tuple[Any, ...], tuple[bool, str]] = {}
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if isinstance(p, int) or "[" not in str(p))
+        loc = tuple(p for p in err["loc"]
+                    if isinstance(p, int) or ("[" not in str(p) and str(p) not in _UNION_TAGS))
         msg = err["msg"]
         for prefix in _PYDANTIC_PREFIXES:
             msg = msg.removeprefix(prefix)
@@ -88,8 +109,10 @@ def problems(exc: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
             msg = "is required"
         elif "input" in err:
             msg += f" (got {quote(err['input'])})"
-        found.append((loc, scrub(msg) or msg))
-    return found
+        own = err["type"] == "value_error"
+        if loc not in found or (own and not found[loc][0]):
+            found[loc] = (own, scrub(msg) or msg)
+    return [(loc, msg) for loc, (_, msg) in found.items()]
 
 
 def join_problems(first: str, rest: list[str]) -> str:

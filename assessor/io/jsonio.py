@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
@@ -31,7 +32,12 @@ def read_json(stream: IO[Any], source: str, *, lines: bool = False) -> Iterator[
     """Cases from a binary or text stream; ``lines=True`` skips sniffing (``.jsonl`` files)."""
     numbered = _lines(stream)
     if lines:
-        yield from _jsonl(numbered, source)
+        found = False
+        for item in _jsonl(numbered, source):
+            found = True
+            yield item
+        if not found:
+            yield CaseError(source, "empty: no case found")
         return
     head: list[tuple[int, bytes | str | None]] = []
     first = None
@@ -66,8 +72,13 @@ def _lines(stream: IO[Any]) -> Numbered:
         number += 1
         newline = b"\n" if isinstance(line, bytes) else "\n"
         if len(line) > limit and not line.endswith(newline):
+            skipped = 0
             while line and not line.endswith(newline):
                 line = stream.readline(limit + 1)
+                skipped += len(line)
+                if skipped > limits.MAX_DOCUMENT_BYTES:  # an endless line (/dev/zero): stop reading
+                    yield number, None
+                    return
             yield number, None
         else:
             yield number, line
@@ -89,11 +100,22 @@ def _loads(text: str) -> tuple[Any, str | None, int | None]:
     try:
         return json.loads(text), None, None
     except json.JSONDecodeError as exc:
+        end = len(text.rstrip())
+        if exc.pos >= end:  # the text stops before the value does: say so, not "line 2 column 1"
+            return None, f"not valid JSON: {exc.msg} at the end of the text (a record cut short?)", text.count("\n", 0, end) + 1
         return None, f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno
     except RecursionError:
         return None, "not valid JSON: nested too deeply", None
     except ValueError as exc:  # e.g. integers with more digits than Python converts
-        return None, f"not valid JSON: {exc}", None
+        return None, f"not valid JSON: {_plain(exc)}", None
+
+
+def _plain(exc: ValueError) -> str:
+    """Python's own wording, without advice meant for programmers (``sys.set_int_max_str_digits``)."""
+    text = str(exc)
+    if "integer string conversion" in text:
+        return f"a number has more digits than can be read (limit {sys.get_int_max_str_digits()})"
+    return text
 
 
 def _is_object(line: str) -> bool:
@@ -116,7 +138,8 @@ def _jsonl(numbered: Iterable[tuple[int, bytes | str | None]], source: str) -> I
         if not text.strip():
             continue
         value, problem, _ = _loads(text)
-        yield CaseError(source, problem, line=number) if problem else candidate_or_error(value, source, number)
+        yield CaseError(source, problem, line=number) if problem else candidate_or_error(value, source, number,
+                                                                                          size=len(text))
 
 
 def _document(stream: IO[Any], head: list[tuple[int, bytes | str | None]], source: str) -> Iterator[Candidate | CaseError]:
@@ -171,7 +194,7 @@ def _array(text: str, source: str) -> Iterator[Candidate | CaseError]:
                 yield CaseError(source, "not valid JSON: nested too deeply", line=line)
                 return
             except ValueError as exc:
-                yield CaseError(source, f"not valid JSON: {exc}", line=line)
+                yield CaseError(source, f"not valid JSON: {_plain(exc)}", line=line)
                 return
             yield candidate_or_error(value, source, line)
             index = _SPACE.match(text, end).end()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,10 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from assessor.io.candidate import Candidate, case_key
+from assessor.io.checks import check_case, oversized_texts, replace_lone_surrogates
 from assessor.io.errors import CaseError, CaseInputError, dotted, join_problems, problems
 from assessor.io.headers import default_header_book
 from assessor.io.jsonio import read_json
-from assessor.io.tables import csv_table, read_table_set, workbook_tables
+from assessor.io.tables import Table, csv_table, read_table_set, workbook_tables
 from assessor.io.tablewriter import WORKBOOK_SUFFIXES
 from assessor.privacy import scrub
 from assessor.schema import Case
@@ -80,12 +82,12 @@ def _items(source: str | os.PathLike[str] | IO[Any]) -> Items:
     if path.is_dir():
         return _folder(path)
     suffix = path.suffix.lower()
+    if path.is_file() and path.stat().st_size == 0:
+        raise CaseInputError(CaseError(label, "the file is empty"))
     if suffix in WORKBOOK_SUFFIXES:
         return _workbook(path)
     if suffix == ".xls":
         raise CaseInputError(CaseError(label, "old-style .xls workbooks are not read; save it as .xlsx"))
-    if path.stat().st_size == 0:
-        raise CaseInputError(CaseError(label, "the file is empty"))
     if suffix == ".csv":
         sheet = default_header_book().sheet_for(path.stem)
         if sheet not in (None, "cases"):
@@ -160,9 +162,18 @@ def _workbook(path: Path) -> Items:
     yield from items
 
 
+def cases_of_tables(tables: dict[str, Table], *, timezone: str | None = None) -> Iterator[Case | CaseError]:
+    """The cases of a table set already in memory (``Table`` rows with a header row first), as
+    :func:`read_cases` gives them for files: what :mod:`assessor.distributed` scores."""
+    if "cases" not in tables:
+        raise CaseInputError(CaseError("<tables>", "a table set needs a cases table"))
+    return _validated(read_table_set(tables, default_header_book()), timezone)
+
+
 def _validated(items: Iterable[Candidate | CaseError], timezone: str | None) -> Iterator[Case | CaseError]:
     """Validate each candidate; the second case with an id already seen is rejected."""
     seen: dict[str, tuple[str, str]] = {}
+    now = datetime.now(UTC)  # one "now" per read, so every case of a batch meets the same bound
     for item in items:
         if isinstance(item, CaseError):
             yield item
@@ -175,19 +186,41 @@ def _validated(items: Iterable[Candidate | CaseError], timezone: str | None) -> 
                 yield item.error(f"duplicate case_id, first at {where}", case_id=key)
                 continue
             seen[key] = (item.source, item.where())
+        if item.problems:
+            yield _gathering_error(item.problems, key)
+            continue
         payload = item.payload
         if timezone is not None and not str(payload.get("timezone") or "").strip():
             payload = {**payload, "timezone": timezone}
-        yield _validate(item, payload, key)
+        yield _validate(item, payload, key, now)
 
 
-def _validate(item: Candidate, payload: dict[str, Any], key: str | None) -> Case | CaseError:
+def _validate(item: Candidate, payload: dict[str, Any], key: str | None, now: datetime) -> Case | CaseError:
+    found = oversized_texts(payload, item.size)
+    if found:
+        return _located(item, found, key)
+    try:
+        case = _model(payload)
+    except ValidationError as exc:
+        return _located(item, problems(exc), key)
+    except Exception as exc:  # noqa: BLE001 - a validator choking on odd input is still bad input
+        return item.error(f"cannot read this case: {type(exc).__name__}: {scrub(str(exc))[:160]}", case_id=key)
+    found = check_case(case, now, lambda loc: _label(item, loc).strip())
+    return _located(item, found, key) if found else case
+
+
+def _model(payload: dict[str, Any]) -> Case:
+    """The validated case; text with lone surrogates (an emoji cut in half) is repaired and tried again."""
     try:
         return Case.model_validate(payload)
     except ValidationError as exc:
-        found = problems(exc)
-    except Exception as exc:  # noqa: BLE001 - a validator choking on odd input is still bad input
-        return item.error(f"cannot read this case: {type(exc).__name__}: {scrub(str(exc))[:160]}", case_id=key)
+        if not any(err["type"] == "string_unicode" for err in exc.errors(include_url=False)):
+            raise
+    return Case.model_validate(replace_lone_surrogates(payload))
+
+
+def _located(item: Candidate, found: list[tuple[tuple[Any, ...], str]], key: str | None) -> CaseError:
+    """One CaseError for a case's problems: the first located, the others listed briefly."""
     (loc, text), rest = found[0], found[1:]
     where = item.locate(loc) if item.locate else {"field": dotted(loc) or None}
     return CaseError(
@@ -199,6 +232,13 @@ def _validate(item: Candidate, payload: dict[str, Any], key: str | None) -> Case
         case_id=key,
         field=where.get("field"),
     )
+
+
+def _gathering_error(found: list[CaseError], key: str | None) -> CaseError:
+    first = found[0]
+    rest = [f"{other.sheet or other.source} row {other.row}: {other.message}" for other in found[1:]]
+    return CaseError(first.source, join_problems(first.message, rest), line=first.line, row=first.row,
+                     sheet=first.sheet, case_id=key, field=first.field)
 
 
 def _label(item: Candidate, loc: tuple[Any, ...]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -69,11 +70,19 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = max(_DELIMITERS, key=first_line.count)
     number = 0
+    # The csv module refuses cells over 128 KiB; the file's size is bounded already, and an
+    # over-long text is better rejected with its case (limits.MAX_TEXT_CHARS) than the whole table.
+    field_limit = csv.field_size_limit(max(csv.field_size_limit(), min(len(text) + 1, sys.maxsize)))
     try:
         for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
             yield number, cells
     except csv.Error as exc:
-        raise CaseInputError(CaseError(source, f"not a readable CSV table: {exc}", row=number + 1)) from None
+        reason = str(exc)
+        if "field larger than field limit" in reason:
+            reason = f"a cell is longer than {csv.field_size_limit():,} characters"
+        raise CaseInputError(CaseError(source, f"not a readable CSV table: {reason}", row=number + 1)) from None
+    finally:
+        csv.field_size_limit(field_limit)
 
 
 def decode_table_text(data: bytes, source: str) -> str:
@@ -97,9 +106,24 @@ def workbook_tables(workbook: Any, path: Path, book: HeaderBook) -> dict[str, Ta
         if sheet in tables:
             raise CaseInputError(CaseError(str(path), f"two sheets hold {sheet}: {titles[sheet]!r} and {title!r}"))
         titles[sheet] = title
-        rows = enumerate(workbook[title].iter_rows(min_row=1, values_only=True), start=1)
-        tables[sheet] = Table(sheet, str(path), rows)
+        tables[sheet] = Table(sheet, str(path), _sheet_rows(workbook[title], str(path), title))
     return tables
+
+
+def _sheet_rows(worksheet: Any, source: str, title: str) -> Iterator[tuple[int, Sequence[Any]]]:
+    """A sheet's rows, bounded: the size a sheet declares is ignored (a 2 KB file may claim a
+    billion rows, or every column up to XFD). Rows are read up to ``limits.MAX_TABLE_ROWS``; a
+    value in the next row refuses the sheet; columns past ``limits.MAX_TABLE_COLUMNS`` are not read."""
+    worksheet.reset_dimensions()
+    limit = limits.MAX_TABLE_ROWS
+    width = limits.MAX_TABLE_COLUMNS
+    for number, cells in enumerate(worksheet.iter_rows(min_row=1, max_row=limit + 1, values_only=True), start=1):
+        if number > limit:
+            if not all(_blank(cell) for cell in cells[:width]):
+                raise CaseInputError(CaseError(source, f"the sheet has more than {limit:,} rows "
+                                                       "(assessor.io.limits.MAX_TABLE_ROWS)", sheet=title, row=number))
+            return
+        yield number, cells[:width]
 
 
 def read_table_set(tables: dict[str, Table], book: HeaderBook) -> Iterator[Candidate | CaseError]:
@@ -107,36 +131,46 @@ def read_table_set(tables: dict[str, Table], book: HeaderBook) -> Iterator[Candi
     cases_table = tables["cases"]
     order: list[Candidate] = []
     provenance: dict[str, dict[str, list[int]]] = {}
-    payloads: dict[str, dict[str, Any]] = {}
-    for number, record in _records(cases_table, book):
+    candidates: dict[str, Candidate] = {}
+    for number, record, stray in _records(cases_table, book):
         payload: dict[str, Any] = {}
         for column, value in record.items():
             _put(payload, case_path(column), value)
         candidate = Candidate(payload, cases_table.source, row=number, sheet="cases")
+        if stray is not None:
+            candidate.problems.append(_stray_error(cases_table, number, stray))
         key = case_key(payload.get("case_id"))
-        if key is not None and key not in payloads:
-            payloads[key] = payload
+        if key is not None and key not in candidates:
+            candidates[key] = candidate
             provenance[key] = {}
             candidate.locate = _locator(candidate, tables, provenance[key])
         order.append(candidate)
     problems: list[CaseError] = []
     for sheet, table in tables.items():
         if sheet != "cases":
-            problems.extend(_attach(table, book, payloads, provenance))
+            problems.extend(_attach(table, book, candidates, provenance))
     yield from order
     yield from problems
 
 
-def _attach(table: Table, book: HeaderBook, payloads: dict[str, dict[str, Any]],
+def _stray_error(table: Table, row: int, column: int) -> CaseError:
+    """A row with a value where the header has none: its cells may have slid (an unquoted comma)."""
+    return CaseError(table.source, f"row has a value in column {column + 1}, which has no header "
+                                   f"(the header row names {len(table.headers)} columns): a comma or tab inside "
+                                   "an unquoted value? The case is not scored until the row is mended",
+                     row=row, sheet=table.sheet)
+
+
+def _attach(table: Table, book: HeaderBook, candidates: dict[str, Candidate],
             provenance: dict[str, dict[str, list[int]]]) -> list[CaseError]:
     """Append each row to its case; report rows without a known case once per case id."""
     path = SHEET_LISTS[table.sheet]
     orphans: dict[str, list[int]] = {}  # case id -> [first row, rows]
     missing: list[int] = []
-    for number, record in _records(table, book):
+    for number, record, stray in _records(table, book):
         key = case_key(record.pop("case_id", None))
-        payload = payloads.get(key) if key is not None else None
-        records = _list_at(payload, path) if payload is not None else None
+        candidate = candidates.get(key) if key is not None else None
+        records = _list_at(candidate.payload, path) if candidate is not None else None
         if key is None:
             missing.append(number)
         elif records is None:
@@ -144,6 +178,8 @@ def _attach(table: Table, book: HeaderBook, payloads: dict[str, dict[str, Any]],
         else:
             records.append(record)
             provenance[key].setdefault(table.sheet, []).append(number)
+            if stray is not None:
+                candidate.problems.append(_stray_error(table, number, stray))
     id_header = table.headers.get("case_id", "case_id")
     errors = [
         CaseError(table.source, f"case_id is not in the cases sheet; {count} row(s) ignored", row=first,
@@ -198,14 +234,23 @@ def _locator(candidate: Candidate, tables: dict[str, Table], rows: dict[str, lis
     return locate
 
 
-def _records(table: Table, book: HeaderBook) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Non-blank rows as {field: tidied value}; fills ``table.headers`` from the header row."""
+def _records(table: Table, book: HeaderBook) -> Iterator[tuple[int, dict[str, Any], int | None]]:
+    """Non-blank rows as (row number, {field: tidied value}, first column holding a value but no header).
+
+    Fills ``table.headers`` from the header row. A row shorter than the header is read with
+    blanks for its missing cells (exports drop trailing empty cells); a value under no header
+    is reported, because it usually means the row's cells slid.
+    """
     columns: list[tuple[int, str, str]] | None = None
+    unheaded: list[int] = []
+    width = 0
     for number, cells in table.rows:
         if all(_blank(cell) for cell in cells):
             continue
         if columns is None:
             columns = _columns(table, cells, book)
+            width = len(cells)
+            unheaded = [index for index, cell in enumerate(cells) if _blank(cell)]
             continue
         record: dict[str, Any] = {}
         for index, name, kind in columns:
@@ -213,7 +258,10 @@ def _records(table: Table, book: HeaderBook) -> Iterator[tuple[int, dict[str, An
                 value = tidy(cells[index], kind)
                 if value is not None:
                     record[name] = value
-        yield number, record
+        stray = next((i for i in unheaded if i < len(cells) and not _blank(cells[i])), None)
+        if stray is None and len(cells) > width:
+            stray = next((i for i in range(width, len(cells)) if not _blank(cells[i])), None)
+        yield number, record, stray
 
 
 def _columns(table: Table, cells: Sequence[Any], book: HeaderBook) -> list[tuple[int, str, str]]:

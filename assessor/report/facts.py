@@ -7,6 +7,9 @@ writer escapes for its own format.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,6 +41,39 @@ from assessor.schema import (
 
 MAX_QUOTES_PER_REASON = 5
 MAX_STATEMENT_CHARS = 400
+
+# Off only when the user asks (``assessor report --no-redact``); see :func:`unredacted`.
+_REDACT: ContextVar[bool] = ContextVar("assessor_report_redact", default=True)
+_UNMASKED_FOOTER = {
+    "zh": "应用户要求（--no-redact），本报告未遮蔽身份证号、电话号码和付款账户：请按个人信息保护的要求保管。",
+    "en": "At the user's request (--no-redact) ID numbers, phone numbers and payer accounts are shown in full: "
+          "keep this report as personal information.",
+}
+_MASKED_MARKS = ("（已遮蔽）", "，已遮蔽号码", " (masked)", " (numbers masked)")
+
+
+@contextmanager
+def unredacted() -> Iterator[None]:
+    """Reports built inside this block show ID numbers, phone numbers and payer accounts in full."""
+    token = _REDACT.set(False)
+    try:
+        yield
+    finally:
+        _REDACT.reset(token)
+
+
+def _masked(mask: Callable[[str | None], str | None], value: str | None) -> str:
+    """``mask(value)``, or the value itself when the user asked for no redaction."""
+    return (mask(value) if _REDACT.get() else value) or ""
+
+
+def _label(t: dict[str, str], key: str) -> str:
+    """A summary label; without redaction it no longer says "(masked)"."""
+    label = t[key]
+    if not _REDACT.get():
+        for mark in _MASKED_MARKS:
+            label = label.replace(mark, "")
+    return label
 
 
 @dataclass(frozen=True)
@@ -147,11 +183,11 @@ def local_time(value: datetime | None) -> str | None:
 
 def _text(value: str | None) -> str:
     """Free text from the case: ID and phone numbers masked."""
-    return scrub(value) or ""
+    return _masked(scrub, value)
 
 
 def _quote(ref: EvidenceRef) -> Quote:
-    return Quote(record=scrub(ref.record) or "", at=local_time(ref.at), excerpt=scrub(ref.excerpt))
+    return Quote(record=_text(ref.record), at=local_time(ref.at), excerpt=_text(ref.excerpt) if ref.excerpt else None)
 
 
 def _quotes(refs: list[EvidenceRef]) -> tuple[list[Quote], int]:
@@ -199,7 +235,7 @@ def case_summary(case: Case, assessment: Assessment, lang: str) -> list[tuple[st
         platform_game = " / ".join(_text(x) for x in (account.platform, account.game) if x)
         rows.append((t["platform_game"], platform_game or t["unknown"]))
         if account.account_id:
-            rows.append((t["account"], mask_account(account.account_id) or ""))
+            rows.append((t["account"], _masked(mask_account, account.account_id)))
     moments = _payment_moments(case)
     reference = max(moments) if moments else None
     real = account.real_name if account is not None else None
@@ -207,7 +243,7 @@ def case_summary(case: Case, assessment: Assessment, lang: str) -> list[tuple[st
         rows.append((t["real_name"], STATUS[lang][real.status.value]))
         rows.append((t["holder"], HOLDER[lang][real.holder.value]))
         if real.id_number:
-            rows.append((t["holder_id"], mask_id(real.id_number) or ""))
+            rows.append((_label(t, "holder_id"), _masked(mask_id, real.id_number)))
         holder_birth = _birth(real.id_number, real.birth_date, reference)
         if holder_birth is not None:
             rows.append((t["holder_age"], _age_text(holder_birth, moments, lang)))
@@ -218,14 +254,14 @@ def case_summary(case: Case, assessment: Assessment, lang: str) -> list[tuple[st
         minor_birth = _birth(claim.minor_id_number, claim.minor_birth_date, reference)
         rows.append((t["minor_age"], _age_text(minor_birth, moments, lang)))
         if claim.minor_id_number:
-            rows.append((t["minor_id"], mask_id(claim.minor_id_number) or ""))
+            rows.append((_label(t, "minor_id"), _masked(mask_id, claim.minor_id_number)))
         if claim.guardian_id_number:
-            rows.append((t["guardian_id"], mask_id(claim.guardian_id_number) or ""))
+            rows.append((_label(t, "guardian_id"), _masked(mask_id, claim.guardian_id_number)))
         if claim.statement:
             statement = _text(claim.statement)
             if len(statement) > MAX_STATEMENT_CHARS:
                 statement = statement[: MAX_STATEMENT_CHARS - 1] + "…"
-            rows.append((t["statement"], statement))
+            rows.append((_label(t, "statement"), statement))
     rows.append((t["records"], t["records_value"].format(
         recharges=len(case.recharges), disputed=sum(1 for r in case.recharges if r.disputed),
         sessions=len(case.sessions), chats=len(case.chats),
@@ -278,7 +314,7 @@ def payment_rows(case: Case, assessment: Assessment, lang: str, calendar: School
             amount=money(payment.amount, payment.currency),
             item=_text(payment.item),
             channel=CHANNEL[lang][payment.channel.value] if payment.channel else "",
-            payer=mask_account(scrub(payment.payer)) or "",
+            payer=_masked(lambda payer: mask_account(scrub(payer)), payment.payer),
             status=PAYMENT_STATUS[lang][payment.status.value],
             disputed=payment.disputed,
             probability=p,
@@ -300,7 +336,7 @@ def _reasons(assessment: Assessment, side: str, lang: str) -> list[ReasonView]:
 
 def _items(assessment: Assessment, lang: str) -> list[ItemView]:
     def records(refs: list[EvidenceRef]) -> str:
-        shown = ", ".join(scrub(r.record) or "" for r in refs[:6])
+        shown = ", ".join(_text(r.record) for r in refs[:6])
         return shown + (f" (+{len(refs) - 6})" if len(refs) > 6 else "")
 
     items = [ItemView(id=c.id, source=SOURCE[lang].get(c.source, c.source), weight=f"{c.weight:+.3f}",
@@ -319,7 +355,7 @@ def _items(assessment: Assessment, lang: str) -> list[ItemView]:
 
 def build_facts(case: Case, assessment: Assessment, lang: str = "zh", *,
                 calendar: SchoolCalendar | None = None, generated: datetime | None = None) -> ReportFacts:
-    """Everything the report shows, masked, in ``lang`` (``zh`` or ``en``)."""
+    """Everything the report shows, masked (unless built inside :func:`unredacted`), in ``lang`` (``zh`` or ``en``)."""
     from assessor.report.text import BAND_MEANING, NOT_MEANING
 
     if lang not in TEXT:
@@ -347,7 +383,7 @@ def build_facts(case: Case, assessment: Assessment, lang: str = "zh", *,
         t["footer_model"].format(name=model.name, version=model.version or "-", sha=(model.sha256 or "-")[:12],
                                  rulebook=assessment.rulebook.version or "-", assessor=__version__),
         t["footer_honesty"],
-        t["footer_privacy"],
+        t["footer_privacy"] if _REDACT.get() else _UNMASKED_FOOTER[lang],
     ]
     return ReportFacts(
         lang=lang,
