@@ -71,3 +71,32 @@ def test_evidence_points_at_real_records(cases):
 def test_a_bad_prior_is_refused():
     with pytest.raises(ValueError, match="prior"):
         assess({"case_id": "x"}, prior=1.0)
+
+
+def _record_ids(case) -> set[str]:
+    """Every record a reference may name: list/id, and list/position for records without an id."""
+    ids = set()
+    lists = {"chats": case.chats, "recharges": case.recharges, "sessions": case.sessions,
+             "face_checks": case.account.face_checks if case.account else []}
+    for name, records in lists.items():
+        for i, record in enumerate(records):
+            ids.add(f"{name}/{record.id}" if getattr(record, "id", None) else f"{name}/{i}")
+    ids |= {"account/real_name", "claim", "account"}
+    return ids
+
+
+def test_every_evidence_item_of_every_extractor_points_at_records_of_its_sample(cases):
+    from assessor.engine import extract_signals
+
+    for case in cases:
+        known = _record_ids(case)
+        signals = extract_signals(case)
+        items = [item for group in signals.evidence.values() for item in group]
+        assert items, case.case_id
+        for item in items:
+            assert item.records, (case.case_id, item.code)
+            for ref in item.records:
+                assert ref.record in known or ref.record.split("/")[0] in ("account", "claim"), \
+                    (case.case_id, item.code, ref.record)
+        for finding in signals.findings:
+            assert finding.records and all(r.record in known for r in finding.records), finding.code
