@@ -32,9 +32,6 @@ from assessor.features import chat, real_name, recharge
 from assessor.schema import Case
 from assessor.simulate import simulate
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_cases import synthesise  # noqa: E402  (the sample mix)
-
 PAYMENTS, CHATS = 40, 150
 EXTRACTORS = {"real_name": real_name.extract, "chat": chat.extract, "recharge": recharge.extract}
 
@@ -62,6 +59,9 @@ def simulated_mix(count: int, seed: int, path: Path) -> int:
 
 def sample_mix(count: int, seed: int, path: Path) -> int:
     """Sample-shaped cases (benchmarks/load_cases.py), trimmed or padded to exactly 40 / 150 records."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from load_cases import synthesise
+
     size = synthesise(count, seed, path)
     rng = random.Random(seed)
     lines = path.read_text(encoding="utf-8").splitlines()
