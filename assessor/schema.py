@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    computed_field,
     field_validator,
     model_validator,
 )
@@ -584,6 +585,42 @@ class TopReasons(_Out):
     adult: list[Reason] = Field(default_factory=list)
 
 
+FAMILY_NAMES = {  # evidence family -> (English, Chinese) as a mediator reads it out
+    "chat": ("chat evidence", "聊天证据"), "recharge": ("recharge behaviour", "充值行为"),
+    "sessions": ("login sessions", "登录记录"), "real_name": ("real-name registration", "实名认证"),
+    "face_checks": ("face checks", "人脸识别"), "claim": ("the claim itself", "申请人陈述"),
+    "model": ("model baseline", "模型基线"),
+}
+_RULE_FAMILY = {"face_check": "face_checks"}
+
+
+class FamilyTotal(_Out):
+    """The log-odds one evidence family adds, e.g. "chat evidence: +1.3"."""
+
+    family: str
+    weight: float = Field(description="Sum of the family's contributions and rule weights (log-odds)")
+    summary: str
+    summary_zh: str
+
+
+def family_totals(contributions: list[Contribution], rules: list[RuleApplied]) -> list[FamilyTotal]:
+    """Contributions and rule weights summed per evidence family, largest first."""
+    totals: dict[str, float] = {}
+    for c in contributions:
+        totals[c.source] = totals.get(c.source, 0.0) + c.weight
+    for r in rules:
+        if r.effect == "weight" and r.weight:
+            prefix = r.id.split(".", 1)[0]
+            family = _RULE_FAMILY.get(prefix, prefix)
+            totals[family] = totals.get(family, 0.0) + r.weight
+    out = []
+    for family, weight in sorted(totals.items(), key=lambda kv: (-abs(kv[1]), kv[0])):
+        en, zh = FAMILY_NAMES.get(family, (family, family))
+        out.append(FamilyTotal(family=family, weight=round(weight, 6), summary=f"{en}: {weight:+.2f}",
+                               summary_zh=f"{zh}：{weight:+.2f}"))
+    return out
+
+
 class Assessment(_Out):
     format: Literal["assessor.assessment/1"] = ASSESSMENT_FORMAT
     case_id: str
@@ -602,6 +639,19 @@ class Assessment(_Out):
     model: ModelInfo = Field(default_factory=ModelInfo)
     rulebook: RulebookInfo = Field(default_factory=RulebookInfo)
     top_reasons: TopReasons = Field(default_factory=TopReasons)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, data: Any) -> Any:
+        """An assessment read back from its own JSON carries ``families``, which is always recomputed."""
+        if isinstance(data, dict) and "families" in data:
+            data = {k: v for k, v in data.items() if k != "families"}
+        return data
+
+    @computed_field(description="Log-odds per evidence family (model points and rule weights), largest first")
+    @property
+    def families(self) -> list[FamilyTotal]:
+        return family_totals(self.contributions, self.rules)
 
     def to_frame(self, *, lang: Literal["zh", "en"] = "en") -> Any:
         """This assessment as a one-row pandas DataFrame, with the columns of ``assessor batch -o OUT.csv``.

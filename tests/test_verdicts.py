@@ -75,3 +75,14 @@ def test_a_gbk_csv_table_set_scores_exactly_like_the_same_cases_in_json():
     for case_id, text in from_json.items():
         assert from_tables[case_id] == text, case_id
     assert json.loads(next(iter(from_json.values())))["format"] == "assessor.assessment/1"
+
+
+def test_family_totals_add_up_and_an_assessment_reads_back_from_its_json():
+    from assessor.schema import Assessment
+
+    a = assess(sample("02_grandparent_summer.json"))
+    total = sum(f.weight for f in a.families)
+    assert total == pytest.approx(sum(c.weight for c in a.contributions) + sum(r.weight or 0 for r in a.rules), abs=1e-5)
+    assert a.families[0].family == "chat" and a.families[0].summary.startswith("chat evidence: +")
+    again = Assessment.model_validate_json(a.model_dump_json())
+    assert again.model_dump_json() == a.model_dump_json()
