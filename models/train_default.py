@@ -16,17 +16,20 @@ import sys
 import tempfile
 from pathlib import Path
 
+from assessor.io import load_cases
 from assessor.model import SHIPPED_MODEL_SHA256, file_sha256, shipped_model_path
-from assessor.schema import Case
-from assessor.simulate import simulate
+from assessor.simulate import write_simulated
 from assessor.training import train
 
 CASES, SEED = 4000, 2026
 
 
 def build(output: Path) -> dict:
-    cases = (Case.model_validate(raw) for raw in simulate(CASES, seed=SEED))
-    return train(cases, output, seed=SEED)
+    """Exactly `assessor simulate 4000 -o sim.jsonl --seed 2026 && assessor train sim.jsonl -o OUT --seed 2026`."""
+    with tempfile.TemporaryDirectory() as folder:
+        sim = Path(folder) / "sim.jsonl"
+        write_simulated(CASES, sim, seed=SEED)
+        return train(load_cases(sim), output, seed=SEED)  # the loader's checks, as the CLI applies them
 
 
 def main() -> int:
