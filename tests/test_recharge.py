@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from assessor.features import recharge
 from assessor.features.base import Direction
-from assessor.features.recharge import EVIDENCE_CODES, RechargeKnowledge, RechargeKnowledgeError, load_recharge_data
+from assessor.features.recharge import (
+    EVIDENCE_CODES,
+    RechargeKnowledge,
+    RechargeKnowledgeError,
+    load_recharge_data,
+)
 from assessor.schema import Case
 
 # Dates used below: 2024-03-12 is a Tuesday in term; 2024-03-16 a Saturday in term; 2024-07-15 is in
