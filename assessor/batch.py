@@ -30,11 +30,18 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from assessor.batch_output import OutputKind, assessment_line, check_targets, open_lines, open_sink
+from assessor.batch_output import (
+    OutputKind,
+    assessment_data_line,
+    assessment_line,
+    check_targets,
+    open_lines,
+    open_sink,
+)
 from assessor.frame import Lang, summary_row
 from assessor.io import CaseError, CaseInputError, read_cases
 from assessor.privacy import scrub
-from assessor.schema import Band, Case
+from assessor.schema import Assessment, Band, Case
 
 CHUNK_SIZE = 32  # cases per task: large enough to amortise pickling, small enough to keep memory flat
 IN_FLIGHT_PER_JOB = 2
@@ -95,19 +102,34 @@ def score_chunk(cases: list[Case], model: str | None, trust_model: bool, prior: 
     out = []
     for case in cases:
         try:
-            assessment = engine.assess(case, prior=prior)
-            if not redact:
-                from assessor.render import reveal
-
-                assessment = reveal(assessment, case)
-            payload = (assessment_line(assessment, redact=redact) if kind == "jsonl"
-                       else summary_row(assessment, lang, redact=redact))
+            band, payload = _scored(engine, case, prior, kind, lang, redact)
         except Exception as exc:  # noqa: BLE001 - one broken case must not sink a batch of thousands
             out.append(Scored(case.case_id, None, None, f"could not be scored (internal error): "
                                                          f"{type(exc).__name__}: {scrub(str(exc))[:200]}"))
             continue
-        out.append(Scored(case.case_id, assessment.band.value, payload))
+        out.append(Scored(case.case_id, band, payload))
     return out
+
+
+def _scored(engine: Any, case: Case, prior: float, kind: OutputKind, lang: Lang, redact: bool) -> tuple[str, Any]:
+    """(band, payload) of one case."""
+    if kind == "jsonl" and redact:
+        # Straight from the engine's data to the JSON line: the same text as from the Assessment,
+        # for less than half the cost (see assessment_data_line).
+        data = engine.assessment_data(case, prior=prior)
+        line = assessment_data_line(data)
+        if line is not None:
+            return Band(data["band"]).value, line
+        assessment = Assessment.model_validate(data)
+    else:
+        assessment = engine.assess(case, prior=prior)
+    if not redact:
+        from assessor.render import reveal
+
+        assessment = reveal(assessment, case)
+    payload = (assessment_line(assessment, redact=redact) if kind == "jsonl"
+               else summary_row(assessment, lang, redact=redact))
+    return assessment.band.value, payload
 
 
 def _scored_chunks(chunks: Iterable[list[Case]], jobs: int, args: tuple[Any, ...]) -> Iterator[list[Scored]]:

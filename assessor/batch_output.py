@@ -18,12 +18,30 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
 from assessor.frame import Lang, headers
 from assessor.privacy import scrub
-from assessor.schema import Assessment
+from assessor.schema import (
+    ASSESSMENT_FORMAT,
+    Assessment,
+    Contribution,
+    Coverage,
+    EvidenceRef,
+    Finding,
+    ModelInfo,
+    Reason,
+    RechargeAttribution,
+    RuleApplied,
+    RulebookInfo,
+    TopReasons,
+    family_totals,
+)
 
 OutputKind = Literal["jsonl", "csv", "xlsx"]
 OUTPUT_KINDS: dict[str, OutputKind] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}
@@ -95,10 +113,93 @@ def assessment_line(assessment: Assessment, *, redact: bool = True) -> str:
 
     ``redact=False`` (``--no-redact``) keeps the case id as given; see :func:`assessor.render.reveal`.
     """
-    data = assessment.model_dump(mode="json")
+    data = assessment.model_dump()
     if redact:
         data["case_id"] = scrub(data["case_id"])  # a case id may itself be an ID or phone number
-    return json.dumps(data, ensure_ascii=False)
+    try:
+        # Python-mode dump plus json's C encoder is a third of the cost of pydantic's JSON mode;
+        # times, the only values it leaves to convert, get pydantic's own JSON form.
+        return json.dumps(data, ensure_ascii=False, allow_nan=False, default=_pydantic_json_value, check_circular=False)
+    except (TypeError, ValueError):  # NaN or infinity (pydantic writes null), or a type JSON can't hold
+        data = assessment.model_dump(mode="json")
+        if redact:
+            data["case_id"] = scrub(data["case_id"])
+        return json.dumps(data, ensure_ascii=False)
+
+
+def _pydantic_json_value(value: Any) -> Any:
+    """A time as pydantic's JSON mode writes it (``Z`` for UTC, offsets to the minute)."""
+    if isinstance(value, datetime):
+        return to_jsonable_python(value)
+    raise TypeError(f"{type(value).__name__} is left to pydantic's JSON mode")
+
+
+def assessment_data_line(data: dict[str, Any], *, redact: bool = True) -> str | None:
+    """The JSON line of :meth:`Engine.assessment_data <assessor.engine.Engine.assessment_data>`
+    without building the :class:`Assessment`: the same text as :func:`assessment_line`.
+
+    Building and dumping the model cost more than scoring the case. The data already holds
+    every field in the model's order; each object's keys are checked against the schema, and
+    ``None`` is returned, for the caller to build the model, if any differs or a value is one
+    JSON does not hold (NaN).
+    """
+    if not _layout_matches(data):
+        return None
+    out = {"format": ASSESSMENT_FORMAT, **data}
+    out["families"] = [f.model_dump() for f in family_totals([_Row(c) for c in data["contributions"]],
+                                                             [_Row(r) for r in data["rules"]])]
+    if tuple(out) != _ASSESSMENT_KEYS:
+        return None
+    if redact:
+        out["case_id"] = scrub(out["case_id"])
+    try:
+        return json.dumps(out, ensure_ascii=False, allow_nan=False, default=_pydantic_json_value,
+                          check_circular=False)  # plain data, built here: no cycles to look for
+    except (TypeError, ValueError):
+        return None
+
+
+class _Row:
+    """A contribution's or rule's fields as attributes, for :func:`family_totals`."""
+
+    __slots__ = ("id", "source", "effect", "weight")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.id = data["id"]
+        self.source = data.get("source")
+        self.effect = data.get("effect")
+        self.weight = data["weight"]
+
+
+def _fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(model.model_fields)
+
+
+_ASSESSMENT_KEYS = (*_fields(Assessment), *Assessment.model_computed_fields)
+_DATA_KEYS = tuple(k for k in _fields(Assessment) if k != "format")
+_NESTED = {"contributions": _fields(Contribution), "rules": _fields(RuleApplied), "findings": _fields(Finding),
+           "recharges": _fields(RechargeAttribution)}
+_EVIDENCE_KEYS = _fields(EvidenceRef)
+_SINGLE = {"coverage": _fields(Coverage), "model": _fields(ModelInfo), "rulebook": _fields(RulebookInfo),
+           "top_reasons": _fields(TopReasons)}
+_REASON_KEYS = _fields(Reason)
+
+
+def _layout_matches(data: dict[str, Any]) -> bool:
+    """Whether every object of the data has exactly its model's fields, in order (plain values only)."""
+    if tuple(data) != _DATA_KEYS or type(data["prior"]) is not float or type(data["case_id"]) is not str:
+        return False
+    for key, keys in _NESTED.items():
+        for item in data[key]:
+            if type(item) is not dict or tuple(item) != keys:
+                return False
+            for ref in item.get("evidence", ()):
+                if type(ref) is not dict or tuple(ref) != _EVIDENCE_KEYS:
+                    return False
+    for key, keys in _SINGLE.items():
+        if type(data[key]) is not dict or tuple(data[key]) != keys:
+            return False
+    return all(type(r) is dict and tuple(r) == _REASON_KEYS for side in data["top_reasons"].values() for r in side)
 
 
 # --------------------------------------------------------------------------- atomic files

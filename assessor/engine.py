@@ -10,7 +10,9 @@ be read out to a family and to a company. The engine knows no file formats and n
 from __future__ import annotations
 
 import math
+import re
 import tomllib
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,8 +21,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from assessor.features import chat, real_name, recharge
 from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
@@ -33,12 +33,9 @@ from assessor.schema import (
     Contribution,
     Coverage,
     EvidenceRef,
-    Finding,
     ModelInfo,
-    RechargeAttribution,
     RechargeStatus,
     RuleApplied,
-    RulebookInfo,
     band_for,
 )
 
@@ -113,44 +110,99 @@ def model_inputs(case: Case, signals: CaseSignals) -> dict[str, float]:
 
     Missing evidence must not move the likelihood: an absent chat log is not a silent child.
     """
-    coverage = coverage_of(case)
+    missing = _missing_families(_coverage(case))
     features = dict(signals.features)
-    for name in features:
-        cov_field = FAMILY_OF_COVERAGE.get(name.split(".", 1)[0])
-        if cov_field and not getattr(coverage, cov_field):
-            features[name] = math.nan
+    if missing:
+        for name in features:
+            if name.split(".", 1)[0] in missing:
+                features[name] = math.nan
     return features
 
 
 def coverage_of(case: Case) -> Coverage:
+    return Coverage(**_coverage(case))
+
+
+def _coverage(case: Case) -> dict[str, bool]:
+    """Which evidence the case holds, as :class:`Coverage`'s fields (in their order)."""
     rn = case.account.real_name if case.account else None
-    return Coverage(
-        real_name=bool(rn and (rn.status.value != "unknown" or rn.id_number or rn.birth_date)),
-        chats=bool(case.chats),
-        recharges=bool(case.recharges),
-        sessions=bool(case.sessions),
-        face_checks=bool(case.account and case.account.face_checks),
-    )
+    return {
+        "real_name": bool(rn and (rn.status.value != "unknown" or rn.id_number or rn.birth_date)),
+        "chats": bool(case.chats),
+        "recharges": bool(case.recharges),
+        "sessions": bool(case.sessions),
+        "face_checks": bool(case.account and case.account.face_checks),
+    }
+
+
+def _missing_families(coverage: dict[str, bool]) -> frozenset[str]:
+    """Feature families (the part of a feature's name before the dot) whose records were not supplied."""
+    return frozenset(family for family, cov_field in FAMILY_OF_COVERAGE.items() if not coverage[cov_field])
+
+
+# Only text holding a run of 11 digits can hold what scrub masks (mobiles are 11, IDs 15 or 18);
+# one search is cheaper than scrub's three substitutions on the many excerpts that hold none.
+_MAYBE_NUMBER = re.compile(r"\d{11}")
+
+
+class _RefCache:
+    """Evidence references of one case as plain dicts, each record scrubbed once.
+
+    The same record backs several reasons (a message counts for a feature's count and its
+    rate); the assessment is built from plain data and validated once, in one pass.
+    """
+
+    __slots__ = ("_done",)
+
+    def __init__(self) -> None:
+        self._done: dict[int, dict[str, Any]] = {}
+
+    def ref(self, ref: RecordRef) -> dict[str, Any]:
+        key = id(ref)  # the RecordRef lives in the case's signals for as long as this cache does
+        out = self._done.get(key)
+        if out is None:
+            excerpt = ref.excerpt
+            if excerpt and _MAYBE_NUMBER.search(excerpt):
+                excerpt = scrub(excerpt)
+            out = self._done[key] = {"record": ref.record, "at": ref.at, "excerpt": excerpt}
+        return out
+
+    def refs(self, items: Iterable[EvidenceItem], direction: Direction | None = None) -> list[dict[str, Any]]:
+        """At most MAX_RECORDS_PER_REASON distinct records of the items (of one direction, or neutral)."""
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        done = self._done
+        for item in items:
+            if direction is not None and item.direction not in (direction, Direction.neutral):
+                continue
+            for ref in item.records:
+                record = ref.record
+                if record in seen:
+                    continue
+                seen.add(record)
+                out.append(done.get(id(ref)) or self.ref(ref))
+                if len(out) >= MAX_RECORDS_PER_REASON:
+                    return out
+        return out
 
 
 def _refs(items: Iterable[EvidenceItem], direction: Direction | None = None) -> list[EvidenceRef]:
-    out: list[EvidenceRef] = []
-    seen: set[str] = set()
-    for item in items:
-        if direction is not None and item.direction not in (direction, Direction.neutral):
-            continue
-        for ref in item.records:
-            if ref.record in seen:
-                continue
-            seen.add(ref.record)
-            out.append(_evidence_ref(ref))
-            if len(out) >= MAX_RECORDS_PER_REASON:
-                return out
-    return out
+    return [EvidenceRef(**data) for data in _RefCache().refs(items, direction)]
 
 
 def _evidence_ref(ref: RecordRef) -> EvidenceRef:
     return EvidenceRef(record=ref.record, at=ref.at, excerpt=scrub(ref.excerpt))
+
+
+@dataclass(frozen=True)
+class _ModelFeature:
+    """Everything about one model feature that does not depend on the case, worked out once per engine."""
+
+    name: str
+    source: str
+    edges: list[float]  # bin edges, ascending: bisect_left gives numpy's searchsorted(side="left")
+    points: list[float]  # log-odds per bin
+    label: FeatureLabel
 
 
 class Engine:
@@ -161,10 +213,18 @@ class Engine:
         self.rulebook = rulebook
         self.model_info = model_info
         self._swing_by_family: dict[str, float] = defaultdict(float)
+        self._model_features: list[_ModelFeature] = []
         if scorecard is not None:
             rulebook.check_no_double_counting(scorecard.features)
             for name, swing in scorecard.max_swing().items():
                 self._swing_by_family[name.split(".", 1)[0]] += swing
+            catalog = feature_catalog()
+            self._model_features = [
+                _ModelFeature(name, name.split(".", 1)[0], [float(e) for e in edges], [float(p) for p in points],
+                              catalog.get(name) or _fallback_label(name))
+                for name, edges, points in zip(scorecard.features, scorecard.edges, scorecard.points, strict=True)
+            ]
+        self._finding_texts = {f.id: f for f in rulebook.findings}
 
     @classmethod
     def load(cls, model_path: str | Path | None = None, *, trust_model: bool = False,
@@ -179,83 +239,102 @@ class Engine:
     # ------------------------------------------------------------------ scoring
 
     def assess(self, case: Case, *, prior: float = 0.5) -> Assessment:
-        if not 0.0 < prior < 1.0:
-            raise ValueError(f"prior must be strictly between 0 and 1 (got {prior})")
-        signals = extract_signals(case)
-        contributions = self._model_contributions(model_inputs(case, signals), signals)
-        rules, floors, ceilings = self._apply_rules(signals)
-        log_odds = logit(prior) + sum(c.weight for c in contributions) + sum(r.weight or 0.0 for r in rules)
-        log_odds, bound_rules = self._bound(log_odds, floors, ceilings)
-        probability = sigmoid(log_odds)
-        payments, attributable, disputed = self._attribute(case, signals, log_odds)
-        coverage = coverage_of(case)
-        contributions.sort(key=lambda c: -abs(c.weight))
-        all_rules = sorted(rules, key=lambda r: -abs(r.weight or 0.0)) + bound_rules
-        return Assessment(
-            case_id=case.case_id,
-            probability=round(probability, 6),
-            band=band_for(probability),
-            log_odds=round(log_odds, 6),
-            prior=prior,
-            contributions=contributions,
-            rules=all_rules,
-            findings=self._findings(signals),
-            recharges=payments,
-            attributable_amount_cny=round(attributable, 2),
-            disputed_amount_cny=round(disputed, 2),
-            coverage=coverage,
-            warnings=self._warnings(case, signals, coverage),
-            model=self.model_info,
-            rulebook=RulebookInfo(version=self.rulebook.version),
-            top_reasons=top_reasons(contributions, all_rules),
-        )
+        # Built as plain data and validated in one pass: building each of the hundreds of
+        # reasons and record references as a model of its own cost more than scoring.
+        return Assessment.model_validate(self.assessment_data(case, prior=prior))
 
     def assess_many(self, cases: Iterable[Case], *, prior: float = 0.5) -> Iterator[Assessment]:
         for case in cases:
             yield self.assess(case, prior=prior)
 
-    def _model_contributions(self, features: dict[str, float], signals: CaseSignals) -> list[Contribution]:
+    def assessment_data(self, case: Case, *, prior: float = 0.5, signals: CaseSignals | None = None) -> dict[str, Any]:
+        """The assessment of ``case`` as the plain data :class:`Assessment` validates.
+
+        Every object holds all its model's fields, in the model's order, so that a batch can write
+        it as JSON without building the model (:func:`assessor.batch_output.assessment_data_line`,
+        which checks the layout). ``signals``: the case's :func:`extract_signals`, if already
+        extracted (benchmarks time the two apart).
+        """
+        if not 0.0 < prior < 1.0:
+            raise ValueError(f"prior must be strictly between 0 and 1 (got {prior})")
+        if signals is None:
+            signals = extract_signals(case)
+        coverage = _coverage(case)
+        cache = _RefCache()
+        contributions = self._model_contributions(signals, _missing_families(coverage), cache)
+        rules, floors, ceilings = self._apply_rules(signals, cache)
+        log_odds = logit(prior) + sum(c["weight"] for c in contributions) + sum(r["weight"] or 0.0 for r in rules)
+        log_odds, bound_rules = self._bound(log_odds, floors, ceilings)
+        probability = sigmoid(log_odds)
+        payments, attributable, disputed = self._attribute(case, signals, log_odds)
+        contributions.sort(key=lambda c: -abs(c["weight"]))
+        all_rules = sorted(rules, key=lambda r: -abs(r["weight"] or 0.0)) + bound_rules
+        return {
+            "case_id": case.case_id,
+            "probability": round(probability, 6),
+            "band": band_for(probability),
+            "log_odds": round(log_odds, 6),
+            "prior": prior,
+            "contributions": contributions,
+            "rules": all_rules,
+            "findings": self._findings(signals, cache),
+            "recharges": payments,
+            "attributable_amount_cny": round(float(attributable), 2),
+            "disputed_amount_cny": round(float(disputed), 2),  # sum([]) is the int 0
+            "coverage": coverage,
+            "warnings": self._warnings(case, signals, coverage),
+            "model": self.model_info.model_dump(),
+            "rulebook": {"version": self.rulebook.version},
+            "top_reasons": _top_reasons(contributions, all_rules),
+        }
+
+    def _model_contributions(self, signals: CaseSignals, missing: frozenset[str],
+                             cache: _RefCache) -> list[dict[str, Any]]:
         card = self.scorecard
         if card is None:
             return []
-        x = np.array([[features.get(name, math.nan) for name in card.features]], dtype=float)
-        if np.isnan(x).all():
+        features = signals.features
+        values = [math.nan if spec.source in missing else _as_float(features.get(spec.name, math.nan))
+                  for spec in self._model_features]
+        if all(v != v for v in values):  # NaN != NaN
             return []  # no behavioural or chat evidence at all: the model has nothing to say
-        points = card.contributions(x)[0]
-        catalog = feature_catalog()
-        out = [Contribution(id="model.baseline", source="model", weight=round(card.base, 6),
-                            summary="Model baseline (calibration offset against the prior)",
-                            summary_zh="模型基线（相对先验的校准偏移）")]
-        for name, value, weight in zip(card.features, x[0], points, strict=True):
-            if weight == 0.0 or math.isnan(value):
+        out = [{"id": "model.baseline", "source": "model", "weight": round(float(card.base), 6),
+                "summary": "Model baseline (calibration offset against the prior)",
+                "summary_zh": "模型基线（相对先验的校准偏移）", "evidence": []}]
+        evidence = signals.evidence
+        for spec, value in zip(self._model_features, values, strict=True):
+            if value != value:
+                continue  # missing: falls in no bin, contributes nothing
+            weight = spec.points[bisect_left(spec.edges, value)]
+            if weight == 0.0:
                 continue
-            label = catalog.get(name) or _fallback_label(name)
+            label = spec.label
             direction = Direction.minor if weight > 0 else Direction.adult
-            evidence = [item for code in label.evidence for item in signals.evidence.get(code, ())]
-            shown, shown_zh = _format_value(name, value)
-            out.append(Contribution(
-                id=name,
-                source=name.split(".", 1)[0],
-                weight=round(float(weight), 6),
-                summary=f"{label.label_en}: {shown}",
-                summary_zh=f"{label.label_zh}：{shown_zh}",
-                evidence=_refs(evidence, direction),
-            ))
+            items = [item for code in label.evidence for item in evidence.get(code, ())]
+            shown, shown_zh = _format_value(spec.name, value)
+            out.append({
+                "id": spec.name,
+                "source": spec.source,
+                "weight": round(weight, 6),
+                "summary": f"{label.label_en}: {shown}",
+                "summary_zh": f"{label.label_zh}：{shown_zh}",
+                "evidence": cache.refs(items, direction) if items else [],
+            })
         return out
 
-    def _apply_rules(self, signals: CaseSignals):
-        applied: list[RuleApplied] = []
-        floors: list[tuple[float, RuleApplied]] = []
-        ceilings: list[tuple[float, RuleApplied]] = []
+    def _apply_rules(self, signals: CaseSignals, cache: _RefCache):
+        applied: list[dict[str, Any]] = []
+        floors: list[tuple[float, dict[str, Any]]] = []
+        ceilings: list[tuple[float, dict[str, Any]]] = []
         for rule in self.rulebook.rules:
             if not all(c.holds(signals.features, signals.evidence) for c in rule.when):
                 continue
             items = [item for c in rule.when if c.evidence for item in signals.evidence.get(c.evidence, ())]
-            entry = RuleApplied(
-                id=rule.id, effect=rule.effect, weight=rule.weight if rule.effect == "weight" else None,
-                bound=rule.bound, summary=_fill(rule.summary_en, items), summary_zh=_fill(rule.summary_zh, items),
-                basis=rule.basis, evidence=_refs(items),
-            )
+            entry = {
+                "id": rule.id, "effect": rule.effect, "weight": rule.weight if rule.effect == "weight" else None,
+                "bound": rule.bound, "applied": True, "summary": _fill(rule.summary_en, items),
+                "summary_zh": _fill(rule.summary_zh, items), "basis": rule.basis, "evidence": cache.refs(items),
+            }
             if rule.effect == "weight":
                 applied.append(entry)
             elif rule.effect == "floor":
@@ -265,18 +344,18 @@ class Engine:
         return applied, floors, ceilings
 
     @staticmethod
-    def _bound(log_odds: float, floors, ceilings) -> tuple[float, list[RuleApplied]]:
+    def _bound(log_odds: float, floors, ceilings) -> tuple[float, list[dict[str, Any]]]:
         """Apply the strongest floor and the weakest ceiling; report whether each changed the result.
 
         A floor and a ceiling that contradict each other cancel out: determinative facts that
         disagree are for the mediator to weigh, not for the arithmetic.
         """
-        reported: list[RuleApplied] = []
+        reported: list[dict[str, Any]] = []
         floor = max(floors, key=lambda f: f[0], default=None)
         ceiling = min(ceilings, key=lambda c: c[0], default=None)
         if floor and ceiling and floor[0] > ceiling[0]:
             for _, entry in (*floors, *ceilings):
-                reported.append(entry.model_copy(update={"applied": False}))
+                reported.append({**entry, "applied": False})
             return log_odds, reported
         for bounds, pick, is_floor in ((floors, floor, True), (ceilings, ceiling, False)):
             for bound, entry in bounds:
@@ -284,7 +363,7 @@ class Engine:
                 binds = entry is pick[1] and (log_odds < limit if is_floor else log_odds > limit)
                 if binds:
                     log_odds = limit
-                reported.append(entry.model_copy(update={"applied": binds}))
+                reported.append({**entry, "applied": binds})
         return log_odds, reported
 
     def _attribute(self, case: Case, signals: CaseSignals, log_odds: float):
@@ -295,13 +374,15 @@ class Engine:
         case probability; in a mixed-use case the weekday-night monthly card and the
         vacation-afternoon burst part ways.
         """
-        weights = self.rulebook.attribution
+        weights = list(self.rulebook.attribution.items())
+        per_payment = signals.per_payment
+        success = RechargeStatus.success
         rows = []
         for index, payment in enumerate(case.recharges):
             key = payment.id if payment.id not in (None, "") else str(index)
-            ref = f"recharges/{key}"
-            counts = payment.status == RechargeStatus.success and payment.currency == "CNY"
-            shift = sum(w * float(signals.per_payment.get(ref, {}).get(name, 0.0)) for name, w in weights.items())
+            counts = payment.status == success and payment.currency == "CNY"
+            values = per_payment.get(f"recharges/{key}") or {}
+            shift = sum([w * float(values.get(name, 0.0)) for name, w in weights])
             rows.append((key, payment, counts, shift))
         disputed_rows = [r for r in rows if r[2] and r[1].disputed]
         total = sum(float(r[1].amount) for r in disputed_rows)
@@ -309,35 +390,36 @@ class Engine:
             centre = sum(float(r[1].amount) * r[3] for r in disputed_rows) / total
         else:
             centre = sum(r[3] for r in disputed_rows) / len(disputed_rows) if disputed_rows else 0.0
-        out: list[RechargeAttribution] = []
+        out: list[dict[str, Any]] = []
         attributable = Decimal(0)
         for key, payment, counts, shift in rows:
             p = sigmoid(log_odds + shift - centre)
-            out.append(RechargeAttribution(id=key, minor_probability=round(p, 6),
-                                           amount_cny=float(payment.amount) if payment.currency == "CNY" else None,
-                                           disputed=payment.disputed and counts))
+            is_cny = payment.currency == "CNY"
+            out.append({"id": key, "minor_probability": round(p, 6),
+                        "amount_cny": float(payment.amount) if is_cny else None,
+                        "disputed": payment.disputed and counts})
             if counts and payment.disputed:
                 attributable += payment.amount * Decimal(str(round(p, 6)))
         return out, float(min(attributable, Decimal(str(total)))), total
 
-    def _findings(self, signals: CaseSignals) -> list[Finding]:
-        texts = {f.id: f for f in self.rulebook.findings}
+    def _findings(self, signals: CaseSignals, cache: _RefCache) -> list[dict[str, Any]]:
+        texts = self._finding_texts
         out = []
         for item in signals.findings:
             text = texts.get(item.code)
-            out.append(Finding(
-                id=item.code, summary=item.summary_en, summary_zh=item.summary_zh,
-                basis=item.basis or (text.basis if text else None),
-                amount_cny=None if item.amount_cny is None else round(float(item.amount_cny), 2),
-                evidence=[_evidence_ref(r) for r in item.records[:MAX_RECORDS_PER_REASON]],
-            ))
+            out.append({
+                "id": item.code, "summary": item.summary_en, "summary_zh": item.summary_zh,
+                "basis": item.basis or (text.basis if text else None),
+                "amount_cny": None if item.amount_cny is None else round(float(item.amount_cny), 2),
+                "evidence": [cache.ref(r) for r in item.records[:MAX_RECORDS_PER_REASON]],
+            })
         return out
 
-    def _warnings(self, case: Case, signals: CaseSignals, coverage: Coverage) -> list[str]:
+    def _warnings(self, case: Case, signals: CaseSignals, coverage: dict[str, bool]) -> list[str]:
         warnings = list(dict.fromkeys(signals.warnings))
         missing = []
         for family, cov_field in FAMILY_OF_COVERAGE.items():
-            if not getattr(coverage, cov_field):
+            if not coverage[cov_field]:
                 swing = self._swing_by_family.get(family, 0.0) if self.scorecard else 0.0
                 missing.append((swing, cov_field))
         for swing, cov_field in sorted(missing, reverse=True):
@@ -351,6 +433,13 @@ class Engine:
         return warnings
 
 
+def _as_float(value: Any) -> float:
+    """A feature value as the model reads it (numpy's float conversion: None is missing)."""
+    if value is None:
+        return math.nan
+    return float(value)
+
+
 MISSING_TEXT = {
     "chats": "chat logs were not supplied",
     "sessions": "login sessions were not supplied",
@@ -362,8 +451,13 @@ MISSING_TEXT = {
 
 def top_reasons(contributions: list[Contribution], rules: list[RuleApplied]) -> dict[str, list[dict[str, Any]]]:
     """At most four principal reasons on each side, like credit-decision 'principal reasons'."""
-    items = [(c.id, c.weight, c.summary, c.summary_zh) for c in contributions if c.source != "model"]
-    items += [(r.id, r.weight, r.summary, r.summary_zh) for r in rules if r.effect == "weight" and r.weight]
+    return _top_reasons([c.model_dump() for c in contributions], [r.model_dump() for r in rules])
+
+
+def _top_reasons(contributions: list[dict[str, Any]], rules: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    items = [(c["id"], c["weight"], c["summary"], c["summary_zh"]) for c in contributions if c["source"] != "model"]
+    items += [(r["id"], r["weight"], r["summary"], r["summary_zh"]) for r in rules
+              if r["effect"] == "weight" and r["weight"]]
     minor = sorted((i for i in items if i[1] > 0), key=lambda i: -i[1])[:TOP_REASONS]
     adult = sorted((i for i in items if i[1] < 0), key=lambda i: i[1])[:TOP_REASONS]
     as_dict = lambda i: {"id": i[0], "weight": round(i[1], 3), "summary": i[2], "summary_zh": i[3]}  # noqa: E731

@@ -104,6 +104,20 @@ def _from_unix(seconds: float) -> datetime:
 Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
 
 
+def _optional_timestamp(value: Any) -> Any:
+    """``_blank_to_none`` then ``parse_timestamp``, in one call: optional times are read for every record."""
+    if type(value) is str and len(value) >= 10 and value[4] == "-":  # ISO 8601, as in parse_timestamp
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    value = _blank_to_none(value)
+    return None if value is None else parse_timestamp(value)
+
+
+OptionalTimestamp = Annotated[datetime | None, BeforeValidator(_optional_timestamp)]
+
+
 def _blank_to_none(value: Any) -> Any:
     kind = type(value)
     if kind is str:  # the common case first: this runs for every optional field of every record
@@ -115,10 +129,16 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
-def _alias_lookup(aliases: dict[str, str]):
-    """A before-validator mapping free-text enum values (``微信``, ``WeChat Pay``) to codes."""
+def _alias_lookup(aliases: dict[str, str], codes: type[StrEnum] | None = None):
+    """A before-validator mapping free-text enum values (``微信``, ``WeChat Pay``) to codes.
+
+    ``codes``: the enum; its own codes (the common input) are returned at once, as the lookup would.
+    """
+    ready = frozenset(c.value for c in codes if aliases.get(c.value, c.value) == c.value) if codes else frozenset()
 
     def validate(value: Any) -> Any:
+        if type(value) is str and value in ready:
+            return value
         value = _blank_to_none(value)
         if isinstance(value, str):
             key = value.strip().lower()
@@ -248,6 +268,8 @@ RELATION_ALIASES = {"父母": "parent", "父亲": "parent", "母亲": "parent", 
 
 
 def _bool_from_text(value: Any) -> Any:
+    if value is True or value is False:  # JSON's own booleans: nothing to read
+        return value
     value = _blank_to_none(value)
     if isinstance(value, str):
         key = value.strip().lower()
@@ -287,16 +309,16 @@ class Claim(_Record):
     minor_birth_date: Annotated[date | None, BeforeValidator(_blank_to_none)] = None
     minor_id_number: OptionalText = None
     guardian_id_number: OptionalText = None
-    relation: Annotated[Relation | None, BeforeValidator(_alias_lookup(RELATION_ALIASES))] = None
+    relation: Annotated[Relation | None, BeforeValidator(_alias_lookup(RELATION_ALIASES, Relation))] = None
     statement: OptionalText = None
     disputed_recharge_ids: list[str] | None = None
 
 
 class RealName(_Record):
-    status: Annotated[RealNameStatus, BeforeValidator(_alias_lookup(STATUS_ALIASES))] = RealNameStatus.unknown
+    status: Annotated[RealNameStatus, BeforeValidator(_alias_lookup(STATUS_ALIASES, RealNameStatus))] = RealNameStatus.unknown
     id_number: OptionalText = None
     birth_date: Annotated[date | None, BeforeValidator(_blank_to_none)] = None
-    holder: Annotated[Holder, BeforeValidator(_alias_lookup(HOLDER_ALIASES))] = Holder.unknown
+    holder: Annotated[Holder, BeforeValidator(_alias_lookup(HOLDER_ALIASES, Holder))] = Holder.unknown
     method: OptionalText = None
     verified_at: Annotated[Timestamp | None, BeforeValidator(_blank_to_none)] = None
 
@@ -304,8 +326,8 @@ class RealName(_Record):
 class FaceCheck(_Record):
     id: RecordId = None
     at: Timestamp
-    outcome: Annotated[FaceOutcome, BeforeValidator(_alias_lookup(FACE_OUTCOME_ALIASES))]
-    matched: Annotated[FaceMatch, BeforeValidator(_alias_lookup(FACE_MATCH_ALIASES))] = FaceMatch.unknown
+    outcome: Annotated[FaceOutcome, BeforeValidator(_alias_lookup(FACE_OUTCOME_ALIASES, FaceOutcome))]
+    matched: Annotated[FaceMatch, BeforeValidator(_alias_lookup(FACE_MATCH_ALIASES, FaceMatch))] = FaceMatch.unknown
 
 
 class Account(_Record):
@@ -317,19 +339,52 @@ class Account(_Record):
     face_checks: list[FaceCheck] = Field(default_factory=list)
 
 
+_recharge_status = _alias_lookup(RECHARGE_STATUS_ALIASES, RechargeStatus)
+# Each of the validators below runs for every payment: the common input returns at once.
+
+
+def _recharge_status_or_success(value: Any) -> Any:
+    if type(value) is str and value in _RECHARGE_STATUS_CODES:
+        return value
+    return _recharge_status(value) or "success"
+
+
+_RECHARGE_STATUS_CODES = frozenset(s.value for s in RechargeStatus if RECHARGE_STATUS_ALIASES.get(s.value, s.value) == s.value)
+
+
+def _currency_or_cny(value: Any) -> Any:
+    if type(value) is str and value and not value.isspace():
+        return value
+    return _blank_to_none(value) or "CNY"
+
+
+def _disputed(value: Any) -> Any:
+    """Disputed unless the input says otherwise: a blank means disputed."""
+    if value is True or value is False:
+        return value
+    flag = _bool_from_text(value)
+    return True if flag is None else flag
+
+
+def _text_or_empty(value: Any) -> Any:
+    if type(value) is str:
+        return value if value and not value.isspace() else ""
+    return "" if _blank_to_none(value) is None else value
+
+
 class Recharge(_Record):
     id: RecordId = None
     at: Timestamp
     amount: Decimal = Field(ge=0, description="Amount in yuan (CNY unless `currency` says otherwise).")
-    currency: Annotated[str, BeforeValidator(lambda v: _blank_to_none(v) or "CNY")] = "CNY"
+    currency: Annotated[str, BeforeValidator(_currency_or_cny)] = "CNY"
     item: OptionalText = None
-    channel: Annotated[Channel | None, BeforeValidator(_alias_lookup(CHANNEL_ALIASES))] = None
+    channel: Annotated[Channel | None, BeforeValidator(_alias_lookup(CHANNEL_ALIASES, Channel))] = None
     payer: OptionalText = None
     device_id: RecordId = None
-    status: Annotated[RechargeStatus, BeforeValidator(lambda v: _alias_lookup(RECHARGE_STATUS_ALIASES)(v) or "success")] = (
+    status: Annotated[RechargeStatus, BeforeValidator(_recharge_status_or_success)] = (
         RechargeStatus.success
     )
-    disputed: Annotated[bool, BeforeValidator(lambda v: True if _bool_from_text(v) is None else _bool_from_text(v))] = True
+    disputed: Annotated[bool, BeforeValidator(_disputed)] = True
     by_minor: Flag = None
 
     @field_validator("currency")
@@ -344,13 +399,20 @@ class Recharge(_Record):
 class Session(_Record):
     id: RecordId = None
     start: Timestamp
-    end: Annotated[Timestamp | None, BeforeValidator(_blank_to_none)] = None
+    end: OptionalTimestamp = None
     device_id: RecordId = None
     ip: OptionalText = None
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Session:
-        if self.end is not None and _comparable(self.end) < _comparable(self.start):
+        end, start = self.end, self.start
+        if end is None:
+            return self
+        if (end.tzinfo is None) is (start.tzinfo is None):  # both naive or both aware: comparable as they are
+            before = end < start
+        else:
+            before = _comparable(end) < _comparable(start)
+        if before:
             raise ValueError("session ends before it starts")
         return self
 
@@ -368,10 +430,10 @@ class LoginTrace(_Record):
 
 class Chat(_Record):
     id: RecordId = None
-    at: Annotated[Timestamp | None, BeforeValidator(_blank_to_none)] = None
-    speaker: Annotated[Speaker, BeforeValidator(_alias_lookup(SPEAKER_ALIASES))] = Speaker.account
+    at: OptionalTimestamp = None
+    speaker: Annotated[Speaker, BeforeValidator(_alias_lookup(SPEAKER_ALIASES, Speaker))] = Speaker.account
     channel: OptionalText = None
-    text: Annotated[str, BeforeValidator(lambda v: "" if _blank_to_none(v) is None else v)]
+    text: Annotated[str, BeforeValidator(_text_or_empty)]
 
 
 class Label(_Record):
@@ -410,30 +472,16 @@ class Case(_Record):
     def _localise(self) -> Case:
         """Put every timestamp in the case's timezone and pair login traces into sessions."""
         tz = ZoneInfo(self.timezone)
-
-        def local(record: BaseModel, name: str) -> None:
-            # Written to the record's __dict__: the value is already validated, and pydantic's
-            # __setattr__ costs more than the rest of this loop over thousands of records.
-            fields = record.__dict__
-            value = fields[name]
-            if value is not None:
-                fields[name] = value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
-
         if self.account is not None:
-            local(self.account, "created_at")
+            _localise_all([self.account], "created_at", tz)
             if self.account.real_name is not None:
-                local(self.account.real_name, "verified_at")
-            for check in self.account.face_checks:
-                local(check, "at")
-        for recharge in self.recharges:
-            local(recharge, "at")
-        for session in self.sessions:
-            local(session, "start")
-            local(session, "end")
-        for trace in self.login_traces:
-            local(trace, "ot")
-        for chat in self.chats:
-            local(chat, "at")
+                _localise_all([self.account.real_name], "verified_at", tz)
+            _localise_all(self.account.face_checks, "at", tz)
+        _localise_all(self.recharges, "at", tz)
+        _localise_all(self.sessions, "start", tz)
+        _localise_all(self.sessions, "end", tz)
+        _localise_all(self.login_traces, "ot", tz)
+        _localise_all(self.chats, "at", tz)
         if self.login_traces:
             # A case dumped and read again already holds its trace sessions: don't add twice.
             known = {session.id for session in self.sessions}
@@ -445,6 +493,19 @@ class Case(_Record):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _localise_all(records: list[Any], name: str, tz: ZoneInfo) -> None:
+    """Put the time ``name`` of each record in ``tz``: naive times are local to it, others converted.
+
+    Written to each record's __dict__: the value is already validated, and pydantic's
+    __setattr__ costs more than the rest of this loop over thousands of records.
+    """
+    for record in records:
+        fields = record.__dict__
+        value = fields[name]
+        if value is not None:
+            fields[name] = value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
 
 
 def sessions_from_login_traces(traces: list[LoginTrace]) -> list[Session]:

@@ -97,6 +97,35 @@ def test_a_jsonl_line_is_what_score_prints_for_that_case(tmp_path):
     assert json.loads(line) == json.loads(scored.stdout)
 
 
+def test_the_batch_jsonl_line_is_byte_for_byte_the_assessments_own_json(tmp_path):
+    """The batch writes JSON lines straight from the engine's data (no model built); the text
+    must be exactly what the validated Assessment dumps, on every sample and simulated case."""
+    from assessor.batch_output import assessment_data_line, assessment_line
+    from assessor.engine import Engine
+    from assessor.io import load_cases
+
+    write_simulated(120, tmp_path / "sim.jsonl", seed=44)
+    cases = [*load_cases(SAMPLES / "cases.jsonl"), *load_cases(tmp_path / "sim.jsonl")]
+    engine = Engine.load()
+    for case in cases:
+        data = engine.assessment_data(case)
+        assert assessment_data_line(data) == assessment_line(engine.assess(case)), case.case_id
+
+
+def test_a_layout_the_fast_line_does_not_know_falls_back_to_the_model():
+    from assessor.batch_output import assessment_data_line
+    from assessor.engine import Engine
+    from assessor.io import load_cases
+
+    engine = Engine.load()
+    data = engine.assessment_data(next(iter(load_cases(SAMPLES / "cases.jsonl"))))
+    data["contributions"][0]["extra"] = 1  # a field the schema lacks
+    assert assessment_data_line(data) is None
+    data = engine.assessment_data(next(iter(load_cases(SAMPLES / "cases.jsonl"))))
+    data["prior"] = float("nan")  # JSON cannot hold it
+    assert assessment_data_line(data) is None
+
+
 def test_csv_is_utf8_with_bom_and_chinese_headers_by_default(tmp_path):
     out = tmp_path / "out.csv"
     result = batch(str(SAMPLES / "cases.jsonl"), "-o", str(out))

@@ -49,16 +49,16 @@ from __future__ import annotations
 
 import math
 import tomllib
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assessor.calendar import SchoolCalendar, TimeBand
@@ -176,23 +176,15 @@ class RechargeKnowledge:
     tiers: frozenset[float] = field(init=False)
     top_tiers: frozenset[float] = field(init=False)
     membership_words: tuple[str, ...] = field(init=False)
-    day_cache: dict[int, tuple] = field(init=False, repr=False, compare=False)
-    band_starts: np.ndarray = field(init=False, repr=False, compare=False)
-    school_band: int = field(init=False, repr=False)
-    after_band: int = field(init=False, repr=False)
-    night_band: int = field(init=False, repr=False)
+    day_cache: dict[int, tuple[bool, int, int]] = field(init=False, repr=False, compare=False)
+    minute_bits: tuple[tuple[int, ...], tuple[int, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "day_cache", {})
         object.__setattr__(self, "tiers", frozenset(float(t) for t in self.data.tiers.standard))
         object.__setattr__(self, "top_tiers", frozenset(float(t) for t in self.data.tiers.top))
         object.__setattr__(self, "membership_words", tuple(w.lower() for w in self.data.tiers.membership_words))
-        bands = sorted(self.calendar.data.bands.items(), key=lambda item: item[1])
-        names = [band for band, _ in bands]
-        object.__setattr__(self, "band_starts", np.array([start for _, (start, _end) in bands], dtype=np.int64))
-        object.__setattr__(self, "school_band", names.index(_SCHOOL))
-        object.__setattr__(self, "after_band", names.index(_AFTER))
-        object.__setattr__(self, "night_band", names.index(_NIGHT))
+        object.__setattr__(self, "minute_bits", _minute_bits(self.calendar))
 
     @property
     def version(self) -> str:
@@ -212,151 +204,260 @@ def _default_knowledge() -> RechargeKnowledge:
     return RechargeKnowledge(load_recharge_data(), SchoolCalendar.default())
 
 
-# --------------------------------------------------------------------------- records as columns
+def _minute_bits(calendar: SchoolCalendar) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Time-of-day flags of every minute of a day: ``[school_day][minute]`` (a table beats a search per record)."""
+    bands = calendar.data.bands
+    school, after, night = bands[_SCHOOL], bands[_AFTER], bands[_NIGHT]
+
+    def bits(minute: int, school_day: bool) -> int:
+        flags = _BIT["late_night"] if night[0] <= minute < night[1] else 0
+        if school_day and school[0] <= minute < school[1]:
+            flags |= _BIT["school_hours"]
+        if school_day and after[0] <= minute < after[1]:
+            flags |= _BIT["after_school"]
+        return flags
+
+    return tuple(tuple(bits(minute, school_day) for minute in range(24 * 60)) for school_day in (False, True))
+
+
+
+# --------------------------------------------------------------------------- records as lists
 #
-# Payments and sessions are held as arrays in time order (one list comprehension per attribute,
-# then numpy): per-record Python objects cost more than everything else here. Evidence records
-# are built only for the payments and sessions an evidence item cites.
+# A case holds tens of payments and sessions, so they are plain lists in time order walked by
+# plain loops: numpy's cost per call outweighs the arithmetic at this size, and every loop here
+# is linear (or n log n), so cases with 100k records stay cheap. Evidence records are built only
+# for the payments and sessions an evidence item cites.
 
-# Per-payment 0/1 flags (columns of _Payments.flags); the per-payment output uses PER_PAYMENT of them.
-FLAG_NAMES = ("after_school", "school_hours", "late_night", "day_off", "vacation", "closure", "weekend", "holiday",
-              "in_burst", "night_in_evening_session")
-_FLAG_INDEX = {name: i for i, name in enumerate(FLAG_NAMES)}
-_AFTER_F, _SCHOOL_F, _NIGHT_F, _OFF_F = 0, 1, 2, 3
-_BURST, _EVENING = _FLAG_INDEX["in_burst"], _FLAG_INDEX["night_in_evening_session"]
-# Columns of a day's row: school day, then the date flags day_off..holiday in FLAG_NAMES order.
-_DAY_COLUMNS = 6
+# Flags of a payment or session, one bit each: the WHEN flags, then two per-payment ones.
+FLAG_NAMES = (*WHEN, "in_burst", "night_in_evening_session")
+_BIT = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
+_WHEN_BITS = (1 << len(WHEN)) - 1
+_NIGHT_BIT, _IN_BURST, _EVENING = _BIT["late_night"], _BIT["in_burst"], _BIT["night_in_evening_session"]
+# A day without class for sessions.day_off_share: a weekend (not worked), public holiday, vacation or closure.
+_NO_CLASS = _BIT["weekend"] | _BIT["holiday"] | _BIT["vacation"] | _BIT["closure"]
+
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_MICROSECOND = timedelta(microseconds=1)
+_offset_microseconds: dict[timedelta, int] = {}  # a zone has a handful of UTC offsets
 
 
-def _day_row(k: RechargeKnowledge, ordinal: int) -> tuple[float, ...]:
-    """(school day, day off, vacation, closure, weekend, holiday) of a date, cached on the knowledge."""
-    row = k.day_cache.get(ordinal)
+def _seconds(at: datetime, day: int, minute: int) -> float:
+    """``at.timestamp()`` bit for bit, at a fraction of its cost, given ``at``'s ordinal day and minute of day.
+
+    timestamp() builds timedeltas and Python ints; here the zone's offset comes straight from
+    the tzinfo, and the exact microsecond count is divided once (correctly rounded, as timestamp() does).
+    """
+    tz = at.tzinfo
+    offset = tz.utcoffset(at) if tz is not None else None
+    if offset is None:  # naive: timestamp() reads the machine's own zone
+        return at.timestamp()
+    shift = _offset_microseconds.get(offset)
+    if shift is None:
+        shift = _offset_microseconds[offset] = offset // _MICROSECOND
+    wall = ((day - _EPOCH_DAY) * 1440 + minute) * 60 + at.second
+    return (wall * 1_000_000 + at.microsecond - shift) / 1_000_000
+
+
+def _day_info(k: RechargeKnowledge, day: int) -> tuple[bool, int, int]:
+    """(school day, date flags, month number) of a date ordinal, computed once per date on the knowledge."""
+    info = k.day_cache.get(day)
+    if info is None:
+        d = date.fromordinal(day)
+        c = k.calendar.day(d)
+        weekend = c.is_weekend and not c.is_working_weekend
+        flags = 0
+        if (weekend or c.is_statutory_holiday) and c.vacation is None and c.closure is None:
+            flags |= _BIT["day_off"]
+        if c.vacation is not None:
+            flags |= _BIT["vacation"]
+        if c.closure is not None:
+            flags |= _BIT["closure"]
+        if weekend:
+            flags |= _BIT["weekend"]
+        if c.is_statutory_holiday:
+            flags |= _BIT["holiday"]
+        info = k.day_cache[day] = (c.is_school_day, flags, d.year * 12 + d.month)
+    return info
+
+
+def _flags(k: RechargeKnowledge, day: int, minute: int) -> int:
+    """The WHEN flags of a moment: its date's flags and its time of day's on that kind of date."""
+    school_day, flags, _month = _day_info(k, day)
+    return flags | k.minute_bits[school_day][minute]
+
+
+def _sum(values: Any) -> float:
+    """Sum in numpy's order (eight interleaved partial sums per block of up to 128, halves above),
+    so features stay bit-identical to those the model was trained on."""
+    n = len(values)
+    if n < 8:
+        total = 0.0
+        for v in values:
+            total += v
+        return total
+    if n <= 128:
+        r = list(values[:8])
+        tail = n - n % 8
+        for i in range(8, tail, 8):
+            for j in range(8):
+                r[j] += values[i + j]
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(tail, n):
+            total += values[i]
+        return total
+    half = n // 2
+    half -= half % 8
+    return _sum(values[:half]) + _sum(values[half:])
+
+
+_PAYMENT_ROWS: dict[int, dict[str, float]] = {}  # per-payment output of each flag combination
+
+
+def _payment_row(flags: int) -> dict[str, float]:
+    """The per-payment 0/1 output of a payment's flags (a fresh dict: each payment owns its own)."""
+    row = _PAYMENT_ROWS.get(flags)
     if row is None:
-        day = k.calendar.day(date.fromordinal(ordinal))
-        weekend = day.is_weekend and not day.is_working_weekend
-        row = k.day_cache[ordinal] = (
-            float(day.is_school_day),
-            float((weekend or day.is_statutory_holiday) and day.vacation is None and day.closure is None),
-            float(day.vacation is not None), float(day.closure is not None), float(weekend),
-            float(day.is_statutory_holiday),
-        )
-    return row
-
-
-def _day_rows(k: RechargeKnowledge, ordinals: np.ndarray) -> np.ndarray:
-    """One row of day flags per ordinal (computed once per distinct date)."""
-    if not len(ordinals):
-        return np.zeros((0, _DAY_COLUMNS))
-    cache = k.day_cache
-    return np.array([cache[o] if o in cache else _day_row(k, o) for o in ordinals.tolist()], dtype=float)
-
-
-def _band_index(k: RechargeKnowledge, minutes: np.ndarray) -> np.ndarray:
-    return np.searchsorted(k.band_starts, minutes, side="right") - 1
+        row = _PAYMENT_ROWS[flags] = {name: 1.0 if flags & _BIT[name] else 0.0 for name in PER_PAYMENT}
+    return row.copy()
 
 
 class _Payments:
-    """The case's successful payments as columns, in time order."""
+    """The case's successful payments as parallel lists, in time order."""
 
     def __init__(self, case: Case, k: RechargeKnowledge) -> None:
-        counted = [(i, r) for i, r in enumerate(case.recharges) if r.status is _SUCCESS]
-        counted.sort(key=lambda ir: ir[1].at)
-        self.index = [i for i, _ in counted]
-        self.records = records = [r for _, r in counted]
-        self.n = n = len(records)
-        self.at = at = [r.at for r in records]
-        self.seconds = np.array([a.timestamp() for a in at], dtype=float)
-        self.cny = np.array([float(r.amount) if r.currency == "CNY" else 0.0 for r in records], dtype=float)
-        self.day = np.array([a.toordinal() for a in at], dtype=np.int64)
-        self.band = _band_index(k, np.array([a.hour * 60 + a.minute for a in at], dtype=np.int64))
-        self.disputed = np.array([r.disputed for r in records], dtype=bool)
-        self.item = [r.item.strip().lower() if r.item else "" for r in records]
-        self.device = [r.device_id for r in records]
-        flags = np.zeros((n, len(FLAG_NAMES)))
-        if n:
-            days = _day_rows(k, self.day)
-            school_day = days[:, 0] > 0
-            flags[:, _AFTER_F] = school_day & (self.band == k.after_band)
-            flags[:, _SCHOOL_F] = school_day & (self.band == k.school_band)
-            flags[:, _NIGHT_F] = self.band == k.night_band
-            flags[:, _OFF_F:_OFF_F + _DAY_COLUMNS - 1] = days[:, 1:]
-        self.flags = flags
-        self.in_session = np.zeros(n, dtype=bool)
+        counted = []
+        for i, record in enumerate(case.recharges):
+            fields = record.__dict__  # read once: each pydantic attribute read costs several lookups
+            if fields["status"] is _SUCCESS:
+                counted.append((fields["at"], i, fields))
+        counted.sort(key=_first)  # stable: payments at the same moment keep their input order
+        self.index = [i for _, i, _ in counted]
+        self.records = [fields for _, _, fields in counted]  # the records' field dicts
+        self.at = [at for at, _, _ in counted]
+        self.n = len(counted)
+        self.seconds: list[float] = []
+        self.day: list[int] = []
+        self.flags: list[int] = []  # bits of FLAG_NAMES
+        self.cny: list[float] = []
+        self.disputed: list[bool] = []
+        self.item: list[str] = []  # trimmed, lower case; "" when none
+        self.device: list[str | None] = []
+        self.keys: list[str] = []  # "recharges/<id>"
+        for at, i, fields in counted:
+            day, minute = at.toordinal(), at.hour * 60 + at.minute
+            self.seconds.append(_seconds(at, day, minute))
+            self.day.append(day)
+            self.flags.append(_flags(k, day, minute))
+            self.cny.append(float(fields["amount"]) if fields["currency"] == "CNY" else 0.0)
+            self.disputed.append(fields["disputed"])
+            item = fields["item"]
+            self.item.append(item.strip().lower() if item else "")
+            self.device.append(fields["device_id"])
+            rid = fields["id"]
+            self.keys.append(f"recharges/{rid}" if rid not in (None, "") else f"recharges/{i}")
+        self.in_session = [False] * self.n
         self._refs: dict[int, RecordRef] = {}
 
     def key(self, i: int) -> str:
-        rid = self.records[i].id
-        return f"recharges/{rid}" if rid not in (None, "") else f"recharges/{self.index[i]}"
+        return self.keys[i]
 
     def ref(self, i: int) -> RecordRef:
         """Built on first use: most payments are never cited, many are cited by several items."""
         ref = self._refs.get(i)
         if ref is None:
             r = self.records[i]
-            ref = self._refs[i] = RecordRef(self.key(i), r.at, _excerpt(r))
+            ref = self._refs[i] = RecordRef(self.keys[i], r["at"], _excerpt(r["amount"], r["currency"], r["item"]))
         return ref
 
 
-def _excerpt(r: Any) -> str:
-    amount = f"¥{r.amount}" if r.currency == "CNY" else f"{r.amount} {r.currency}"
-    return f"{amount} {r.item}" if r.item else amount
+def _first(row: tuple) -> Any:
+    return row[0]
+
+
+def _excerpt(amount: Decimal, currency: str, item: str | None) -> str:
+    shown = f"¥{amount}" if currency == "CNY" else f"{amount} {currency}"
+    return f"{shown} {item}" if item else shown
 
 
 class _Sessions:
-    """The case's login sessions as columns, in order of start."""
+    """The case's login sessions as parallel lists, in order of start; NaN marks an unknown end."""
 
     def __init__(self, case: Case, k: RechargeKnowledge, warnings: list[str]) -> None:
         limits = k.data.thresholds
         school_from, school_to = k.calendar.data.bands[_SCHOOL]
-        ordered = sorted(enumerate(case.sessions), key=lambda js: js[1].start)
-        self.index = [j for j, _ in ordered]
-        self.records = records = [s for _, s in ordered]
-        self.n = n = len(records)
-        starts = [s.start for s in records]
-        self.start = np.array([a.timestamp() for a in starts], dtype=float)
-        # A logout before the login is a broken record (length unknown); NaN marks an unknown end.
-        end = np.array([s.end.timestamp() if s.end is not None and s.end >= s.start else math.nan for s in records],
-                       dtype=float)
         longest = limits.max_session_hours * 3600
-        too_long = end - self.start > longest
-        if too_long.any():
-            end[too_long] = self.start[too_long] + longest
-            warnings.append(f"{int(too_long.sum())} login sessions longer than {limits.max_session_hours:g} h were "
+        ordered = []
+        for j, record in enumerate(case.sessions):
+            fields = record.__dict__
+            ordered.append((fields["start"], j, fields))
+        ordered.sort(key=_first)
+        self.index = [j for _, j, _ in ordered]
+        self.records = [fields for _, _, fields in ordered]
+        self.n = len(ordered)
+        self.start: list[float] = []
+        self.end: list[float] = []
+        self.start_day: list[int] = []
+        self.flags: list[int] = []  # WHEN bits of the start
+        self.minutes: list[float] = []
+        self.school_minutes: list[float] = []
+        self.in_school: list[bool] = []
+        clipped = 0
+        for start_at, _, fields in ordered:
+            day, minute = start_at.toordinal(), start_at.hour * 60 + start_at.minute
+            start = _seconds(start_at, day, minute)
+            end_at = fields["end"]
+            # A logout before the login is a broken record (length unknown).
+            if end_at is not None and end_at >= start_at:
+                end = _seconds(end_at, end_at.toordinal(), end_at.hour * 60 + end_at.minute)
+                if end - start > longest:
+                    end, clipped = start + longest, clipped + 1
+            else:
+                end = math.nan
+            school_day, day_flags, _month = _day_info(k, day)
+            flags = day_flags | k.minute_bits[school_day][minute]
+            self.start.append(start)
+            self.end.append(end)
+            self.start_day.append(day)
+            self.flags.append(flags)
+            self.minutes.append((end - start) / 60)
+            if end == end:  # known end: class minutes it overlapped, at least the threshold
+                lo = minute + start_at.second / 60
+                school = _school_minutes(k, day, school_day, lo, (end - start) / 60 + lo, school_from, school_to)
+                self.school_minutes.append(school)
+                self.in_school.append(school > 0 and school >= limits.school_play_min_minutes)
+            else:  # unknown end: whether it began in class
+                self.school_minutes.append(0.0)
+                self.in_school.append(bool(flags & _BIT["school_hours"]))
+        if clipped:
+            warnings.append(f"{clipped} login sessions longer than {limits.max_session_hours:g} h were "
                             f"clipped (a logout was probably never recorded)")
-        self.end = end
-        self.minutes = (end - self.start) / 60
-        self.start_day = np.array([a.toordinal() for a in starts], dtype=np.int64)
-        start_minute = np.array([a.hour * 60 + a.minute for a in starts], dtype=np.int64)
-        self.start_band = _band_index(k, start_minute)
-        self.days = _day_rows(k, self.start_day)
-        school_day = self.days[:, 0] > 0 if n else np.zeros(0, dtype=bool)
-        # Class minutes: one day at a time; a session over midnight (at most a day or two) is walked day by day.
-        lo = start_minute + np.array([a.second / 60 for a in starts], dtype=float)
-        end_offset = (end - self.start) / 60 + lo  # end in minutes from the start day's midnight
-        same_day = end_offset <= 24 * 60
-        school = np.where(school_day & same_day,
-                          np.clip(np.minimum(end_offset, school_to) - np.maximum(lo, school_from), 0, None), 0.0)
-        for j in np.flatnonzero(~same_day & ~np.isnan(end)).tolist():
-            school[j] = _multi_day_school_minutes(k, int(self.start_day[j]), float(lo[j]), float(end_offset[j]),
-                                                  school_from, school_to)
-        self.school_minutes = np.where(np.isnan(end), 0.0, school)
-        known = ~np.isnan(end)
-        in_class_now = school_day & (start_minute >= school_from) & (start_minute < school_to)
-        self.in_school = np.where(known, (self.school_minutes > 0) & (self.school_minutes >= limits.school_play_min_minutes),
-                                  in_class_now)
-        self.device = [s.device_id for s in records]
-        self.ip = [s.ip for s in records]
+        self.device = [fields["device_id"] for fields in self.records]
+        self.ip = [fields["ip"] for fields in self.records]
 
     def ref(self, j: int) -> RecordRef:
-        return record_ref("sessions", self.records[j], self.index[j], at=self.records[j].start)
+        fields = self.records[j]
+        return record_ref("sessions", _Record(fields["id"]), self.index[j], at=fields["start"])
 
 
-def _multi_day_school_minutes(k: RechargeKnowledge, day: int, lo: float, end_offset: float,
-                              school_from: int, school_to: int) -> float:
+class _Record:
+    """Just the id of a record, for :func:`record_ref`."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, rid: Any) -> None:
+        self.id = rid
+
+
+def _school_minutes(k: RechargeKnowledge, day: int, school_day: bool, lo: float, end_offset: float,
+                    school_from: int, school_to: int) -> float:
+    """Class minutes between ``lo`` and ``end_offset`` (minutes from the start day's midnight);
+    a session over midnight (at most a day or two) is walked day by day."""
+    if end_offset <= 24 * 60:
+        return max(min(end_offset, school_to) - max(lo, school_from), 0.0) if school_day else 0.0
     total, offset = 0.0, 0.0
     while offset < end_offset:
         hi = min(end_offset - offset, 24 * 60)
-        if _day_row(k, day)[0]:
+        if _day_info(k, day)[0]:
             total += max(0.0, min(hi, school_to) - max(lo, school_from))
         day, offset, lo = day + 1, offset + 24 * 60, 0.0
     return total
@@ -372,15 +473,20 @@ class _Context:
     signals: Signals
     pay: _Payments
     sessions: _Sessions
-    dispute: np.ndarray = field(init=False)  # indices into pay, time order
+    dispute: list[int] = field(init=False)  # indices into pay, time order
 
     def __post_init__(self) -> None:
-        chosen = np.flatnonzero(self.pay.disputed)
-        self.dispute = chosen if chosen.size else np.arange(self.pay.n)  # none marked: all are disputed
+        chosen = [i for i, disputed in enumerate(self.pay.disputed) if disputed]
+        self.dispute = chosen or list(range(self.pay.n))  # none marked: all are disputed
 
     @property
     def features(self) -> dict[str, float]:
         return self.signals.features
+
+    def of_dispute(self, values: list) -> list:
+        """``values`` of the disputed payments."""
+        d = self.dispute
+        return values if len(d) == len(values) else [values[i] for i in d]
 
     def evidence(self, code: str, refs: list[RecordRef] | Any, *, n: int, total: int | None = None,
                  amount: float | None = None, share: float | None = None, value: Any = None,
@@ -426,83 +532,104 @@ def extract(case: Case, knowledge: RechargeKnowledge | None = None) -> Signals:
     _history(ctx)
     _devices(ctx)
     _session_features(ctx)
-    wanted = [_FLAG_INDEX[name] for name in PER_PAYMENT]
-    rows = pay.flags[:, wanted].tolist()
     per_payment = signals.per_payment
-    for i, row in enumerate(rows):
-        per_payment[pay.key(i)] = dict(zip(PER_PAYMENT, row, strict=True))
+    for key, flags in zip(pay.keys, pay.flags, strict=True):
+        per_payment[key] = _payment_row(flags)
     return signals
 
 
 def _timing(ctx: _Context) -> None:
-    f, d = ctx.features, ctx.dispute
+    f, d, pay = ctx.features, ctx.dispute, ctx.pay
     n = len(d)
-    amounts, flags = ctx.pay.cny[d], ctx.pay.flags[d]
-    total = float(amounts.sum())
+    amounts = ctx.of_dispute(pay.cny)
+    total = _sum(amounts)
     f["recharge.n_payments"] = float(n)
     f["recharge.total_cny"] = total
-    f["recharge.max_amount_cny"] = float(amounts.max()) if n else math.nan
-    counts, paid = flags.sum(axis=0), amounts @ flags
+    f["recharge.max_amount_cny"] = max(amounts) if n else math.nan
+    # The disputed payments grouped by their WHEN flags: a handful of groups, whatever n is.
+    groups: dict[int, list[int]] = {}
+    for i in d:
+        groups.setdefault(pay.flags[i] & _WHEN_BITS, []).append(i)
+    cny = pay.cny
+    paid_by_group = {flags: _sum([cny[i] for i in members]) for flags, members in groups.items()}
     texts = ctx.k.data.evidence
     for when in WHEN:
-        i = _FLAG_INDEX[when]
-        f[f"recharge.{when}_share"] = float(counts[i]) / n if n else math.nan
-        f[f"recharge.{when}_amount_share"] = float(paid[i]) / total if total > 0 else math.nan
+        bit = _BIT[when]
+        chosen = [flags for flags in groups if flags & bit]
+        count = sum(len(groups[flags]) for flags in chosen)
+        paid = _sum([paid_by_group[flags] for flags in chosen])
+        f[f"recharge.{when}_share"] = count / n if n else math.nan
+        f[f"recharge.{when}_amount_share"] = paid / total if total > 0 else math.nan
         code = f"recharge.{when}"
-        if counts[i] and code in texts:
-            hits = d[flags[:, i] > 0]
-            ctx.evidence(code, ctx.payment_refs(hits), n=len(hits), amount=float(paid[i]),
-                         share=float(paid[i]) / total if total > 0 else None)
+        if count and code in texts:
+            hits = sorted(i for flags in chosen for i in groups[flags])
+            ctx.evidence(code, ctx.payment_refs(hits), n=count, amount=paid,
+                         share=paid / total if total > 0 else None)
 
 
-def _mark_bursts(pay: _Payments, limits: Thresholds) -> np.ndarray:
+def _mark_bursts(pay: _Payments, limits: Thresholds) -> list[int]:
     """Flag runs of payments each within ``burst_minutes`` of the previous; returns each run's size."""
     if not pay.n:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.concatenate(([True], np.diff(pay.seconds) > limits.burst_minutes * 60))
-    run_of = np.cumsum(starts) - 1
-    sizes = np.bincount(run_of)
-    pay.flags[:, _BURST] = sizes[run_of] >= limits.burst_min_payments
+        return []
+    gap, seconds, flags = limits.burst_minutes * 60, pay.seconds, pay.flags
+    starts = [0] + [i for i in range(1, pay.n) if seconds[i] - seconds[i - 1] > gap] + [pay.n]
+    sizes = []
+    for begin, end in zip(starts, starts[1:]):
+        sizes.append(end - begin)
+        if end - begin >= limits.burst_min_payments:
+            for i in range(begin, end):
+                flags[i] |= _IN_BURST
     return sizes
 
 
-def _bursts(ctx: _Context, runs: np.ndarray) -> None:
+def _bursts(ctx: _Context, runs: list[int]) -> None:
     """Quick runs of payments; the share of the amount in the busiest hour and day."""
     f, d, pay = ctx.features, ctx.dispute, ctx.pay
     n = len(d)
-    amounts, seconds = pay.cny[d], pay.seconds[d]
-    total = float(amounts.sum())
-    in_burst = d[pay.flags[d, _BURST] > 0]
+    amounts, seconds = ctx.of_dispute(pay.cny), ctx.of_dispute(pay.seconds)
+    total = _sum(amounts)
+    in_burst = [i for i in d if pay.flags[i] & _IN_BURST]
     f["recharge.burst_share"] = len(in_burst) / n if n else math.nan
-    f["recharge.max_burst_size"] = float(runs.max()) if n else math.nan
+    f["recharge.max_burst_size"] = float(max(runs)) if n else math.nan
     if total > 0:
-        cumulative = np.concatenate(([0.0], np.cumsum(amounts)))
-        first = np.searchsorted(seconds, seconds - 3600, side="left")  # window [t - 1 h, t]
-        f["recharge.max_hour_share"] = float((cumulative[1:] - cumulative[first]).max()) / total
+        f["recharge.max_hour_share"] = _busiest_hour(seconds, amounts) / total
     else:
         f["recharge.max_hour_share"] = math.nan
     if n:
         by_day: dict[int, float] = defaultdict(float)
-        for day, amount in zip(pay.day[d].tolist(), amounts.tolist(), strict=True):
+        for day, amount in zip(ctx.of_dispute(pay.day), amounts, strict=True):
             by_day[day] += amount
         f["recharge.max_day_share"] = max(by_day.values()) / total if total > 0 else math.nan
         f["recharge.active_days"] = float(len(by_day))
     else:
         f["recharge.max_day_share"] = f["recharge.active_days"] = math.nan
-    if len(in_burst):
-        largest = int(runs[runs >= ctx.k.data.thresholds.burst_min_payments].max())
+    if in_burst:
+        largest = max(size for size in runs if size >= ctx.k.data.thresholds.burst_min_payments)
         ctx.evidence("recharge.burst", ctx.payment_refs(in_burst), n=len(in_burst),
-                     amount=float(pay.cny[in_burst].sum()), value=largest)
+                     amount=_sum([pay.cny[i] for i in in_burst]), value=largest)
+
+
+def _busiest_hour(seconds: list[float], amounts: list[float]) -> float:
+    """The largest amount paid within one hour: for each payment, the window [t - 1 h, t] (two pointers)."""
+    best, running, cumulative, first = -math.inf, 0.0, [0.0], 0
+    for t, amount in zip(seconds, amounts, strict=True):
+        running += amount
+        cumulative.append(running)
+        since = t - 3600
+        while seconds[first] < since:
+            first += 1
+        best = max(best, running - cumulative[first])
+    return best
 
 
 def _spending(ctx: _Context) -> None:
     limits, f, d, pay = ctx.k.data.thresholds, ctx.features, ctx.dispute, ctx.pay
     n = len(d)
-    amounts = pay.cny[d]
+    amounts = ctx.of_dispute(pay.cny)
     # Escalation: later payments against earlier ones; the middle one of an odd count is left out.
     if n >= limits.escalation_min_payments:
         half = n // 2
-        early, late = float(amounts[:half].mean()), float(amounts[n - half:].mean())
+        early, late = _sum(amounts[:half]) / half, _sum(amounts[n - half:]) / half
         ratio = math.log2((late + 1.0) / (early + 1.0))  # +1 yuan keeps ¥0 orders finite
         f["recharge.escalation_log2"] = ratio
         if ratio >= limits.escalation_log2_ratio:
@@ -510,19 +637,18 @@ def _spending(ctx: _Context) -> None:
             ctx.evidence("recharge.escalation", ctx.payment_refs(d[n - half:]), n=half, value=shown, strength=ratio)
     else:
         f["recharge.escalation_log2"] = math.nan
-    values = amounts.tolist()
     top = ctx.k.top_tiers
-    top_hits = [int(i) for i, a in zip(d.tolist(), values, strict=True) if a in top]
+    top_hits = [i for i, a in zip(d, amounts, strict=True) if a in top]
     f["recharge.top_tier_share"] = len(top_hits) / n if n else math.nan
     if top_hits:
         ctx.evidence("recharge.top_tier", ctx.payment_refs(top_hits), n=len(top_hits),
-                     amount=float(pay.cny[top_hits].sum()))
+                     amount=_sum([pay.cny[i] for i in top_hits]))
     # The same item more than once on one day; memberships and passes bought twice are a child's mistake.
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    days = pay.day.tolist()
-    for i in d.tolist():
-        if pay.item[i]:
-            groups[(days[i], pay.item[i])].append(i)
+    days, items = pay.day, pay.item
+    for i in d:
+        if items[i]:
+            groups[(days[i], items[i])].append(i)
     repeats = sum(len(g) - 1 for g in groups.values())
     f["recharge.same_item_repeat_share"] = repeats / n if n else math.nan
     words = ctx.k.membership_words
@@ -537,22 +663,24 @@ def _history(ctx: _Context) -> None:
     """Dormancy before the dispute, the account's age, and spending against its own earlier months."""
     limits, f, d, pay, sessions = ctx.k.data.thresholds, ctx.features, ctx.dispute, ctx.pay, ctx.sessions
     f["recharge.dormancy_days"] = f["recharge.account_age_days"] = f["recharge.spend_vs_history_log2"] = math.nan
-    if not len(d):
+    if not d:
         return
-    first = int(d[0])
-    history = np.flatnonzero(~pay.disputed & (pay.seconds < pay.seconds[first]))
+    first = d[0]
+    seconds, disputed = pay.seconds, pay.disputed
+    began = seconds[first]
+    history = [i for i in range(pay.n) if not disputed[i] and seconds[i] < began]
     # Activity on days before the dispute began (the session it began in does not count).
-    day_one = int(pay.day[first])
+    day_one = pay.day[first]
     last: tuple[float, RecordRef | None, int] = (-math.inf, None, 0)
-    earlier_pay = history[pay.day[history] < day_one]
-    if len(earlier_pay):
-        i = int(earlier_pay[np.argmax(pay.seconds[earlier_pay])])
-        last = (float(pay.seconds[i]), None, i)
-    earlier_sessions = np.flatnonzero(sessions.start_day < day_one)
-    if len(earlier_sessions):
-        j = int(earlier_sessions[np.argmax(sessions.start[earlier_sessions])])
+    earlier_pay = [i for i in history if pay.day[i] < day_one]
+    if earlier_pay:
+        i = max(earlier_pay, key=seconds.__getitem__)  # the first of equal latest, as before
+        last = (seconds[i], None, i)
+    earlier_sessions = [j for j in range(sessions.n) if sessions.start_day[j] < day_one]
+    if earlier_sessions:
+        j = max(earlier_sessions, key=sessions.start.__getitem__)
         if sessions.start[j] > last[0]:
-            last = (float(sessions.start[j]), sessions.ref(j), 0)
+            last = (sessions.start[j], sessions.ref(j), 0)
     if last[0] > -math.inf:
         last_ref = last[1] if last[1] is not None else pay.ref(last[2])
         last_day = last_ref.at.toordinal() if last_ref.at is not None else day_one
@@ -575,10 +703,12 @@ def _history(ctx: _Context) -> None:
         else:
             ctx.signals.warnings.append(f"payment {pay.key(first)} is dated before the account was created "
                                         f"({account.created_at.date()}); check the clocks of the two systems")
-    if len(history):
-        def monthly(indices: np.ndarray) -> float:
-            months = {(pay.at[i].year, pay.at[i].month) for i in indices.tolist()}
-            return float(pay.cny[indices].sum()) / len(months)
+    if history:
+        k = ctx.k
+
+        def monthly(indices: list[int]) -> float:
+            months = {_day_info(k, pay.day[i])[2] for i in indices}
+            return _sum([pay.cny[i] for i in indices]) / len(months)
 
         before, during = monthly(history), monthly(d)
         if before > 0:
@@ -618,40 +748,44 @@ def _mark_sessions(pay: _Payments, sessions: _Sessions, k: RechargeKnowledge) ->
     """
     if not sessions.n or not pay.n:
         return
-    ends = np.where(np.isnan(sessions.end), -np.inf, sessions.end)
-    running_end = np.maximum.accumulate(ends)
-    begun = np.searchsorted(sessions.start, pay.seconds, side="right")
-    inside = (begun > 0) & (running_end[np.maximum(begun - 1, 0)] >= pay.seconds)
-    pay.in_session = inside
-    evening = k.data.thresholds.evening_starts
-    night = np.flatnonzero(inside & (pay.flags[:, _NIGHT_F] > 0))
-    for i in night.tolist():
-        at = pay.at[i]
-        eve = at.toordinal() - 1
-        lo = np.searchsorted(sessions.start, pay.seconds[i] - k.data.thresholds.max_session_hours * 3600, side="left")
-        for j in range(int(lo), int(begun[i])):
-            start = sessions.records[j].start
-            if (sessions.start_day[j] == eve and start.time() >= evening and sessions.end[j] >= pay.seconds[i]):
-                pay.flags[i, _EVENING] = 1.0
-                break
+    starts, ends = sessions.start, sessions.end
+    running_end, latest = [], -math.inf
+    for end in ends:
+        if end > latest:  # an unknown (NaN) end never is
+            latest = end
+        running_end.append(latest)
+    limits = k.data.thresholds
+    evening, longest = limits.evening_starts, limits.max_session_hours * 3600
+    for i, t in enumerate(pay.seconds):
+        begun = bisect_right(starts, t)  # sessions begun by the payment
+        if not begun or running_end[begun - 1] < t:
+            continue
+        pay.in_session[i] = True
+        if pay.flags[i] & _NIGHT_BIT:
+            eve = pay.day[i] - 1
+            for j in range(bisect_left(starts, t - longest), begun):
+                if (sessions.start_day[j] == eve and sessions.records[j]["start"].time() >= evening
+                        and ends[j] >= t):
+                    pay.flags[i] |= _EVENING
+                    break
 
 
 def _night_sessions(ctx: _Context) -> None:
     """Late-night payments inside a session begun the evening before, against those alone."""
     f, d, pay = ctx.features, ctx.dispute, ctx.pay
-    night = d[pay.flags[d, _NIGHT_F] > 0]
-    evening = night[pay.flags[night, _EVENING] > 0]
-    if ctx.sessions.n and len(d):
-        f["recharge.in_session_share"] = float(pay.in_session[d].mean())
-        f["recharge.night_in_evening_session_share"] = len(evening) / len(night) if len(night) else math.nan
+    night = [i for i in d if pay.flags[i] & _NIGHT_BIT]
+    evening = [i for i in night if pay.flags[i] & _EVENING]
+    if ctx.sessions.n and d:
+        f["recharge.in_session_share"] = sum(1 for i in d if pay.in_session[i]) / len(d)
+        f["recharge.night_in_evening_session_share"] = len(evening) / len(night) if night else math.nan
     else:
         f["recharge.in_session_share"] = f["recharge.night_in_evening_session_share"] = math.nan
-    if len(evening):
+    if evening:
         ctx.evidence("recharge.night_in_evening_session", ctx.payment_refs(evening), n=len(evening), total=len(night))
 
 
 def _session_features(ctx: _Context) -> None:
-    f, s, k = ctx.features, ctx.sessions, ctx.k
+    f, s = ctx.features, ctx.sessions
     n = s.n
     f["sessions.n_sessions"] = float(n)
     if not n:
@@ -659,22 +793,26 @@ def _session_features(ctx: _Context) -> None:
                      "day_off_share", "median_minutes", "max_minutes"):
             f[f"sessions.{name}"] = math.nan
         return
-    known = ~np.isnan(s.end)
-    minutes = s.minutes[known]
-    played = float(minutes.sum())
-    f["sessions.school_hours_share"] = float(s.in_school.mean())
-    f["sessions.school_minutes_share"] = float(s.school_minutes[known].sum()) / played if played > 0 else math.nan
-    school_day = s.days[:, 0] > 0
-    f["sessions.after_school_share"] = float((school_day & (s.start_band == k.after_band)).mean())
-    f["sessions.late_night_share"] = float((s.start_band == k.night_band).mean())
-    # no class that day: weekend (not worked), public holiday, vacation or closure (day-row columns 4, 5, 2, 3)
-    f["sessions.day_off_share"] = float((s.days[:, 2:6].sum(axis=1) > 0).mean())
-    f["sessions.median_minutes"] = float(np.median(minutes)) if len(minutes) else math.nan
-    f["sessions.max_minutes"] = float(minutes.max()) if len(minutes) else math.nan
-    at_school = np.flatnonzero(s.in_school)
-    if len(at_school):
-        total_minutes = round(float(s.school_minutes[at_school].sum()))
-        ctx.evidence("sessions.school_hours_play", [s.ref(j) for j in at_school[:MAX_RECORDS].tolist()],
+    known = [j for j in range(n) if s.end[j] == s.end[j]]  # NaN != NaN: the end is unknown
+    minutes = [s.minutes[j] for j in known]
+    played = _sum(minutes)
+    f["sessions.school_hours_share"] = sum(s.in_school) / n
+    f["sessions.school_minutes_share"] = _sum([s.school_minutes[j] for j in known]) / played if played > 0 else math.nan
+    f["sessions.after_school_share"] = sum(1 for flags in s.flags if flags & _BIT["after_school"]) / n
+    f["sessions.late_night_share"] = sum(1 for flags in s.flags if flags & _NIGHT_BIT) / n
+    f["sessions.day_off_share"] = sum(1 for flags in s.flags if flags & _NO_CLASS) / n
+    f["sessions.median_minutes"] = _median(minutes) if minutes else math.nan
+    f["sessions.max_minutes"] = max(minutes) if minutes else math.nan
+    at_school = [j for j in range(n) if s.in_school[j]]
+    if at_school:
+        total_minutes = round(_sum([s.school_minutes[j] for j in at_school]))
+        ctx.evidence("sessions.school_hours_play", [s.ref(j) for j in at_school[:MAX_RECORDS]],
                      n=len(at_school), total=n, value=total_minutes)
-    elif n >= 3 and known.all():
+    elif n >= 3 and len(known) == n:
         ctx.evidence("sessions.out_of_school_play", [s.ref(j) for j in range(min(n, MAX_RECORDS))], n=n, total=n)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
