@@ -116,7 +116,7 @@ def _scored(engine: Any, case: Case, prior: float, kind: OutputKind, lang: Lang,
     if kind == "jsonl" and redact:
         # Straight from the engine's data to the JSON line: the same text as from the Assessment,
         # for less than half the cost (see assessment_data_line).
-        data = engine.assessment_data(case, prior=prior)
+        data = engine.assessment_data(case, prior=prior, json_times=True)
         line = assessment_data_line(data)
         if line is not None:
             return Band(data["band"]).value, line

@@ -22,6 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from assessor.features import chat, real_name, recharge
 from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
 from assessor.model import Scorecard, load_model, shipped_model_path
@@ -152,10 +154,11 @@ class _RefCache:
     rate); the assessment is built from plain data and validated once, in one pass.
     """
 
-    __slots__ = ("_done",)
+    __slots__ = ("_done", "_json_times")
 
-    def __init__(self) -> None:
+    def __init__(self, *, json_times: bool = False) -> None:
         self._done: dict[int, dict[str, Any]] = {}
+        self._json_times = json_times
 
     def ref(self, ref: RecordRef) -> dict[str, Any]:
         key = id(ref)  # the RecordRef lives in the case's signals for as long as this cache does
@@ -164,7 +167,10 @@ class _RefCache:
             excerpt = ref.excerpt
             if excerpt and _MAYBE_NUMBER.search(excerpt):
                 excerpt = scrub(excerpt)
-            out = self._done[key] = {"record": ref.record, "at": ref.at, "excerpt": excerpt}
+            at = ref.at
+            if self._json_times and at is not None:
+                at = to_jsonable_python(at)  # once per record, not once per reason citing it
+            out = self._done[key] = {"record": ref.record, "at": at, "excerpt": excerpt}
         return out
 
     def refs(self, items: Iterable[EvidenceItem], direction: Direction | None = None) -> list[dict[str, Any]]:
@@ -247,20 +253,22 @@ class Engine:
         for case in cases:
             yield self.assess(case, prior=prior)
 
-    def assessment_data(self, case: Case, *, prior: float = 0.5, signals: CaseSignals | None = None) -> dict[str, Any]:
+    def assessment_data(self, case: Case, *, prior: float = 0.5, signals: CaseSignals | None = None,
+                        json_times: bool = False) -> dict[str, Any]:
         """The assessment of ``case`` as the plain data :class:`Assessment` validates.
 
         Every object holds all its model's fields, in the model's order, so that a batch can write
         it as JSON without building the model (:func:`assessor.batch_output.assessment_data_line`,
         which checks the layout). ``signals``: the case's :func:`extract_signals`, if already
-        extracted (benchmarks time the two apart).
+        extracted (benchmarks time the two apart). ``json_times``: evidence times as pydantic's
+        JSON text instead of datetimes (for writing JSON at once; the model reads either).
         """
         if not 0.0 < prior < 1.0:
             raise ValueError(f"prior must be strictly between 0 and 1 (got {prior})")
         if signals is None:
             signals = extract_signals(case)
         coverage = _coverage(case)
-        cache = _RefCache()
+        cache = _RefCache(json_times=json_times)
         contributions = self._model_contributions(signals, _missing_families(coverage), cache)
         rules, floors, ceilings = self._apply_rules(signals, cache)
         log_odds = logit(prior) + sum(c["weight"] for c in contributions) + sum(r["weight"] or 0.0 for r in rules)

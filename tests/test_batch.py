@@ -108,8 +108,9 @@ def test_the_batch_jsonl_line_is_byte_for_byte_the_assessments_own_json(tmp_path
     cases = [*load_cases(SAMPLES / "cases.jsonl"), *load_cases(tmp_path / "sim.jsonl")]
     engine = Engine.load()
     for case in cases:
-        data = engine.assessment_data(case)
-        assert assessment_data_line(data) == assessment_line(engine.assess(case)), case.case_id
+        expected = assessment_line(engine.assess(case))
+        assert assessment_data_line(engine.assessment_data(case)) == expected, case.case_id
+        assert assessment_data_line(engine.assessment_data(case, json_times=True)) == expected, case.case_id
 
 
 def test_a_layout_the_fast_line_does_not_know_falls_back_to_the_model():
@@ -122,7 +123,7 @@ def test_a_layout_the_fast_line_does_not_know_falls_back_to_the_model():
     data["contributions"][0]["extra"] = 1  # a field the schema lacks
     assert assessment_data_line(data) is None
     data = engine.assessment_data(next(iter(load_cases(SAMPLES / "cases.jsonl"))))
-    data["prior"] = float("nan")  # JSON cannot hold it
+    data["warnings"].append(object())  # JSON cannot hold it
     assert assessment_data_line(data) is None
 
 
