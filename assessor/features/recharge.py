@@ -574,7 +574,7 @@ def _mark_bursts(pay: _Payments, limits: Thresholds) -> list[int]:
     gap, seconds, flags = limits.burst_minutes * 60, pay.seconds, pay.flags
     starts = [0] + [i for i in range(1, pay.n) if seconds[i] - seconds[i - 1] > gap] + [pay.n]
     sizes = []
-    for begin, end in zip(starts, starts[1:]):
+    for begin, end in zip(starts, starts[1:], strict=False):
         sizes.append(end - begin)
         if end - begin >= limits.burst_min_payments:
             for i in range(begin, end):
