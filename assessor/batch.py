@@ -1,8 +1,8 @@
 """Score many cases into one file: streamed in chunks, optionally in parallel, nothing lost.
 
-Cases are read and validated one at a time, grouped into chunks, scored (in this process
-or in joblib's loky worker processes), and written in input order as each chunk comes
-back. At most ``2 x jobs`` chunks are in flight, so memory does not grow with the number
+Cases are read one at a time, grouped into chunks, validated and scored (in this process
+or in joblib's loky worker processes: validation is a third of the work, so it runs where
+the scoring does), and written in input order as each chunk comes back. At most ``2 x jobs`` chunks are in flight, so memory does not grow with the number
 of cases. Every item read is either scored or rejected, and the summary says so:
 ``read = scored + rejected + failed``.
 
@@ -26,6 +26,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -39,7 +40,8 @@ from assessor.batch_output import (
     open_sink,
 )
 from assessor.frame import Lang, summary_row
-from assessor.io import CaseError, CaseInputError, read_cases
+from assessor.io import CaseError, CaseInputError
+from assessor.io.reader import Admitted, read_admitted, validate_admitted
 from assessor.privacy import scrub
 from assessor.schema import Assessment, Band, Case
 
@@ -95,12 +97,17 @@ def load_engine(model: str | None = None, trust_model: bool = False) -> Any:
     return Engine.load(model_path=model, trust_model=trust_model)
 
 
-def score_chunk(cases: list[Case], model: str | None, trust_model: bool, prior: float,
-                kind: OutputKind, lang: Lang, redact: bool = True) -> list[Scored]:
-    """Score and serialise a chunk. A case the engine chokes on is reported, not fatal."""
+def score_chunk(entries: list[Admitted | Case | CaseError], now: datetime, model: str | None, trust_model: bool,
+                prior: float, kind: OutputKind, lang: Lang, redact: bool = True) -> list[Scored | CaseError]:
+    """Validate, score and serialise a chunk, in input order. A rejected case comes back as its
+    :class:`CaseError`; a case the engine chokes on is reported, not fatal."""
     engine = load_engine(model, trust_model)
-    out = []
-    for case in cases:
+    out: list[Scored | CaseError] = []
+    for entry in entries:
+        case = validate_admitted(entry, now) if isinstance(entry, Admitted) else entry
+        if isinstance(case, CaseError):
+            out.append(case)
+            continue
         try:
             band, payload = _scored(engine, case, prior, kind, lang, redact)
         except Exception as exc:  # noqa: BLE001 - one broken case must not sink a batch of thousands
@@ -132,7 +139,7 @@ def _scored(engine: Any, case: Case, prior: float, kind: OutputKind, lang: Lang,
     return assessment.band.value, payload
 
 
-def _scored_chunks(chunks: Iterable[list[Case]], jobs: int, args: tuple[Any, ...]) -> Iterator[list[Scored]]:
+def _scored_chunks(chunks: Iterable[list[Any]], jobs: int, args: tuple[Any, ...]) -> Iterator[list[Scored | CaseError]]:
     """Chunks scored in order; with ``jobs > 1`` a bounded window of them runs in loky workers."""
     if jobs == 1:
         for chunk in chunks:
@@ -143,7 +150,7 @@ def _scored_chunks(chunks: Iterable[list[Case]], jobs: int, args: tuple[Any, ...
     executor = get_reusable_executor(max_workers=jobs)
     pending: deque[Any] = deque()
     try:
-        for chunk in chunks:  # read and validated here, in the calling thread
+        for chunk in chunks:  # read here, in the calling thread; validated in the workers
             pending.append(executor.submit(score_chunk, chunk, *args))
             if len(pending) >= IN_FLIGHT_PER_JOB * jobs:
                 yield pending.popleft().result()
@@ -194,8 +201,9 @@ def run_batch(source: str | os.PathLike[str] | IO[Any], output: str | os.PathLik
     started = time.perf_counter()
     summary = BatchSummary(output=output, errors_output=Path(errors) if errors is not None else None)
 
-    items = read_cases(source, timezone=timezone)
+    items = read_admitted(source, timezone=timezone)
     first = _first_item(items)  # whole-source problems surface here, with nothing written yet
+    now = datetime.now(UTC)  # one "now" per read, so every case of a batch meets the same bound
 
     with ExitStack() as stack:
         sink = stack.enter_context(open_sink(kind, output, lang))
@@ -218,9 +226,12 @@ def run_batch(source: str | os.PathLike[str] | IO[Any], output: str | os.PathLik
             summary.stopped = str(exc)
             reject(exc.error)
 
-        chunks = _chunks(_chained(first, items), chunk_size, rejected, stopped)
-        for results in _scored_chunks(chunks, jobs, (model_name, trust_model, prior, kind, lang, redact)):
+        chunks = _chunks(_chained(first, items), chunk_size, now, stopped)
+        for results in _scored_chunks(chunks, jobs, (now, model_name, trust_model, prior, kind, lang, redact)):
             for result in results:
+                if isinstance(result, CaseError):
+                    rejected(result)
+                    continue
                 summary.read += 1
                 if result.error is not None:
                     summary.failed += 1
@@ -247,25 +258,26 @@ def error_line(error: CaseError) -> str:
 _NOTHING = object()
 
 
-def _first_item(items: Iterator[Case | CaseError]) -> Any:
+def _first_item(items: Iterator[Admitted | CaseError]) -> Any:
     return next(items, _NOTHING)
 
 
-def _chained(first: Any, items: Iterator[Case | CaseError]) -> Iterator[Case | CaseError]:
+def _chained(first: Any, items: Iterator[Admitted | CaseError]) -> Iterator[Admitted | CaseError]:
     if first is not _NOTHING:
         yield first
         yield from items
 
 
-def _chunks(items: Iterator[Case | CaseError], size: int, rejected: Callable[[CaseError], None],
-            stopped: Callable[[CaseInputError], None]) -> Iterator[list[Case]]:
-    """Valid cases in chunks; rejections are reported as they are read."""
-    chunk: list[Case] = []
+def _chunks(items: Iterator[Admitted | CaseError], size: int, now: datetime,
+            stopped: Callable[[CaseInputError], None]) -> Iterator[list[Admitted | Case | CaseError]]:
+    """Items in chunks, rejections among them, so that everything is reported in input order
+    whatever ``jobs`` is. A case of a table set is validated here: its records' locations point
+    into the whole table set, which is not worth sending to a worker."""
+    chunk: list[Admitted | Case | CaseError] = []
     try:
         for item in items:
-            if isinstance(item, CaseError):
-                rejected(item)
-                continue
+            if isinstance(item, Admitted) and item.item.locate is not None:
+                item = validate_admitted(item, now)
             chunk.append(item)
             if len(chunk) >= size:
                 yield chunk

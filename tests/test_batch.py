@@ -285,15 +285,16 @@ def test_clean_batch_exits_0_and_summarises_bands(tmp_path):
 
 
 def test_input_that_breaks_part_way_keeps_what_was_read(tmp_path, monkeypatch):
-    from assessor.io import CaseError, read_cases
+    from assessor.io import CaseError
+    from assessor.io.reader import read_admitted
 
     def breaks_after_two(source, timezone=None):
-        cases = read_cases(source)
+        cases = read_admitted(source)
         yield next(cases)
         yield next(cases)
         raise CaseInputError(CaseError("tables/chats.csv", "not a readable CSV table", row=9))
 
-    monkeypatch.setattr("assessor.batch.read_cases", breaks_after_two)
+    monkeypatch.setattr("assessor.batch.read_admitted", breaks_after_two)
     result = batch(str(SAMPLES / "cases.jsonl"), "-o", str(tmp_path / "out.csv"), "--errors",
                    str(tmp_path / "e.jsonl"))
     assert result.exit_code == 3
@@ -379,6 +380,25 @@ def test_jobs_2_writes_the_same_bytes_as_jobs_1(tmp_path, simulated):
     batch(str(simulated), "-o", str(one), "-q")
     batch(str(simulated), "-o", str(two), "-q", "--jobs", "2")
     assert xlsx_rows(one) == xlsx_rows(two)  # a workbook's zip stamps the time; its cells are the same
+
+
+def test_jobs_2_reports_rejections_exactly_as_jobs_1(tmp_path, simulated):
+    """Cases are validated in the workers; the errors file must not depend on it."""
+    lines = simulated.read_text(encoding="utf-8").splitlines()
+    bad = ['{"case_id": "BROKEN", "recharges": [', lines[3],  # a broken line and a duplicate id
+           json.dumps({"case_id": "BAD-AMOUNT", "recharges": [{"id": "r1", "at": "2024-07-01 20:00", "amount": -5}]})]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(lines[:40] + bad + lines[40:] + bad[2:]) + "\n", encoding="utf-8")
+    runs = {}
+    for jobs in ("1", "2"):
+        out, errors = tmp_path / f"out{jobs}.jsonl", tmp_path / f"errors{jobs}.jsonl"
+        result = batch(str(mixed), "-o", str(out), "--errors", str(errors), "--jobs", jobs, "-q")
+        assert result.exit_code == 3, result.output  # some cases rejected
+        runs[jobs] = (out.read_bytes(), errors.read_bytes())
+    assert runs["1"] == runs["2"]
+    reported = [json.loads(line) for line in runs["1"][1].decode("utf-8").splitlines()]
+    assert [r.get("line") for r in reported] == [41, 42, 43, 94]
+    assert len(runs["1"][0].decode("utf-8").splitlines()) == 90
 
 
 # --------------------------------------------------------------------------- spreadsheet safety and privacy

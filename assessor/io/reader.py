@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -38,12 +38,24 @@ def read_cases(source: str | os.PathLike[str] | IO[Any], *, timezone: str | None
     table set (folder of CSVs or an .xlsx workbook), ``"-"`` for standard input, or an open
     text/binary stream of JSON. ``timezone`` is used for cases that do not name their own.
     """
+    _check_timezone(timezone)
+    return _validated(_items(source), timezone)
+
+
+def read_admitted(source: str | os.PathLike[str] | IO[Any], *,
+                  timezone: str | None = None) -> Iterator[Admitted | CaseError]:
+    """:func:`read_cases` before validation: what a parallel batch hands to its workers, which
+    finish each case with :func:`validate_admitted`. Same errors, same order."""
+    _check_timezone(timezone)
+    return admitted(_items(source), timezone)
+
+
+def _check_timezone(timezone: str | None) -> None:
     if timezone is not None:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise CaseInputError(CaseError("<timezone>", f"unknown timezone {timezone!r} (use e.g. Asia/Shanghai)")) from None
-    return _validated(_items(source), timezone)
 
 
 def load_cases(source: str | os.PathLike[str] | IO[Any], *,
@@ -172,8 +184,24 @@ def cases_of_tables(tables: dict[str, Table], *, timezone: str | None = None) ->
 
 def _validated(items: Iterable[Candidate | CaseError], timezone: str | None) -> Iterator[Case | CaseError]:
     """Validate each candidate; the second case with an id already seen is rejected."""
-    seen: dict[str, tuple[str, str]] = {}
     now = datetime.now(UTC)  # one "now" per read, so every case of a batch meets the same bound
+    for item in admitted(items, timezone):
+        yield item if isinstance(item, CaseError) else validate_admitted(item, now)
+
+
+class Admitted(NamedTuple):
+    """A candidate past the checks that need the whole input (duplicate ids), to be validated alone:
+    in this process or, for a parallel batch, in a worker."""
+
+    item: Candidate
+    payload: dict[str, Any]
+    key: str | None
+
+
+def admitted(items: Iterable[Candidate | CaseError], timezone: str | None) -> Iterator[Admitted | CaseError]:
+    """The candidates that may be validated, in order; a second case with an id already seen,
+    or one with problems found while gathering it, is rejected here."""
+    seen: dict[str, tuple[str, str]] = {}
     for item in items:
         if isinstance(item, CaseError):
             yield item
@@ -192,7 +220,12 @@ def _validated(items: Iterable[Candidate | CaseError], timezone: str | None) -> 
         payload = item.payload
         if timezone is not None and not str(payload.get("timezone") or "").strip():
             payload = {**payload, "timezone": timezone}
-        yield _validate(item, payload, key, now)
+        yield Admitted(item, payload, key)
+
+
+def validate_admitted(entry: Admitted, now: datetime) -> Case | CaseError:
+    """The validated case, or why it was rejected (``now`` bounds its times: one per read)."""
+    return _validate(entry.item, entry.payload, entry.key, now)
 
 
 def _validate(item: Candidate, payload: dict[str, Any], key: str | None, now: datetime) -> Case | CaseError:

@@ -1,0 +1,53 @@
+"""The benchmark harness measures what it says: cases of the stated shape, every case accounted for.
+
+Speed itself is never asserted here (see benchmarks/RESULTS.md); only that the figures are
+figures of the right work.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from assessor.io import CaseError, read_cases
+
+RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def run():
+    spec = importlib.util.spec_from_file_location("bench_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_cases_have_exactly_the_stated_records_and_all_load(run, tmp_path):
+    path = tmp_path / "cases.jsonl"
+    run.write_cases(path, 7, chats=12, payments=5, seed=3)
+    raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [len(c["recharges"]) for c in raw] == [5] * 7
+    assert [len(c["chats"]) for c in raw] == [12] * 7
+    assert len({c["case_id"] for c in raw}) == 7
+    loaded = list(read_cases(path))
+    assert not [c for c in loaded if isinstance(c, CaseError)]
+    assert all(len({r.id for r in c.recharges}) == 5 for c in loaded), "record ids are fresh, not repeats"
+
+
+def test_the_same_seed_writes_the_same_file(run, tmp_path):
+    run.write_cases(tmp_path / "a.jsonl", 4, chats=3, seed=9)
+    run.write_cases(tmp_path / "b.jsonl", 4, chats=3, seed=9)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("stage", ["load", "extract", "score", "write", "e2e"])
+def test_every_stage_processes_every_case(run, tmp_path, stage):
+    path = tmp_path / "cases.jsonl"
+    run.write_cases(path, 3, chats=4, seed=1)
+    cases, seconds = run.run_stage(stage, path)
+    assert cases == 3
+    assert seconds > 0
+    assert not list(tmp_path.glob(".bench-out-*")), "the stage's output file is cleaned up"
