@@ -34,7 +34,6 @@ from assessor.schema import (
     Case,
     Contribution,
     Coverage,
-    EvidenceRef,
     ModelInfo,
     RechargeStatus,
     RuleApplied,
@@ -190,14 +189,6 @@ class _RefCache:
                 if len(out) >= MAX_RECORDS_PER_REASON:
                     return out
         return out
-
-
-def _refs(items: Iterable[EvidenceItem], direction: Direction | None = None) -> list[EvidenceRef]:
-    return [EvidenceRef(**data) for data in _RefCache().refs(items, direction)]
-
-
-def _evidence_ref(ref: RecordRef) -> EvidenceRef:
-    return EvidenceRef(record=ref.record, at=ref.at, excerpt=scrub(ref.excerpt))
 
 
 @dataclass(frozen=True)
