@@ -32,11 +32,9 @@ from assessor.rules import Rulebook, load_rulebook
 from assessor.schema import (
     Assessment,
     Case,
-    Contribution,
     Coverage,
     ModelInfo,
     RechargeStatus,
-    RuleApplied,
     band_for,
 )
 
@@ -448,12 +446,8 @@ MISSING_TEXT = {
 }
 
 
-def top_reasons(contributions: list[Contribution], rules: list[RuleApplied]) -> dict[str, list[dict[str, Any]]]:
-    """At most four principal reasons on each side, like credit-decision 'principal reasons'."""
-    return _top_reasons([c.model_dump() for c in contributions], [r.model_dump() for r in rules])
-
-
 def _top_reasons(contributions: list[dict[str, Any]], rules: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """At most four principal reasons on each side, like credit-decision 'principal reasons'."""
     items = [(c["id"], c["weight"], c["summary"], c["summary_zh"]) for c in contributions if c["source"] != "model"]
     items += [(r["id"], r["weight"], r["summary"], r["summary_zh"]) for r in rules
               if r["effect"] == "weight" and r["weight"]]

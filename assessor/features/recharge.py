@@ -220,7 +220,6 @@ def _minute_bits(calendar: SchoolCalendar) -> tuple[tuple[int, ...], tuple[int, 
     return tuple(tuple(bits(minute, school_day) for minute in range(24 * 60)) for school_day in (False, True))
 
 
-
 # --------------------------------------------------------------------------- records as lists
 #
 # A case holds tens of payments and sessions, so they are plain lists in time order walked by
