@@ -1,6 +1,6 @@
 """Score many cases into one file: streamed in chunks, optionally in parallel, nothing lost.
 
-Cases are read one at a time, grouped into chunks, validated and scored (in this process
+Cases are read one at a time, grouped into chunks, parsed (JSON Lines), validated and scored (in this process
 or in joblib's loky worker processes: validation is a third of the work, so it runs where
 the scoring does), and written in input order as each chunk comes back. At most ``2 x jobs`` chunks are in flight, so memory does not grow with the number
 of cases. Every item read is either scored or rejected, and the summary says so:
@@ -41,7 +41,14 @@ from assessor.batch_output import (
 )
 from assessor.frame import Lang, summary_row
 from assessor.io import CaseError, CaseInputError
-from assessor.io.reader import Admitted, read_admitted, validate_admitted
+from assessor.io.reader import (
+    Admitted,
+    Duplicates,
+    UnparsedLine,
+    admit_line,
+    read_admitted,
+    validate_admitted,
+)
 from assessor.privacy import scrub
 from assessor.schema import Assessment, Band, Case
 
@@ -97,13 +104,20 @@ def load_engine(model: str | None = None, trust_model: bool = False) -> Any:
     return Engine.load(model_path=model, trust_model=trust_model)
 
 
-def score_chunk(entries: list[Admitted | Case | CaseError], now: datetime, model: str | None, trust_model: bool,
-                prior: float, kind: OutputKind, lang: Lang, redact: bool = True) -> list[Scored | CaseError]:
-    """Validate, score and serialise a chunk, in input order. A rejected case comes back as its
-    :class:`CaseError`; a case the engine chokes on is reported, not fatal."""
+Entry = Admitted | UnparsedLine | Case | CaseError
+
+
+def score_chunk(entries: list[Entry], now: datetime, model: str | None, trust_model: bool,
+                prior: float, kind: OutputKind, lang: Lang, redact: bool = True,
+                timezone: str | None = None) -> list[Scored | CaseError]:
+    """Parse, validate, score and serialise a chunk: one result per entry, in input order. A
+    rejected case comes back as its :class:`CaseError`; a case the engine chokes on is reported,
+    not fatal. The duplicate-id check of unparsed lines is the caller's (it sees all chunks)."""
     engine = load_engine(model, trust_model)
     out: list[Scored | CaseError] = []
     for entry in entries:
+        if isinstance(entry, UnparsedLine):
+            entry = admit_line(entry, timezone)
         case = validate_admitted(entry, now) if isinstance(entry, Admitted) else entry
         if isinstance(case, CaseError):
             out.append(case)
@@ -139,25 +153,28 @@ def _scored(engine: Any, case: Case, prior: float, kind: OutputKind, lang: Lang,
     return assessment.band.value, payload
 
 
-def _scored_chunks(chunks: Iterable[list[Any]], jobs: int, args: tuple[Any, ...]) -> Iterator[list[Scored | CaseError]]:
-    """Chunks scored in order; with ``jobs > 1`` a bounded window of them runs in loky workers."""
+def _scored_chunks(chunks: Iterable[list[Entry]], jobs: int,
+                   args: tuple[Any, ...]) -> Iterator[tuple[list[Entry], list[Scored | CaseError]]]:
+    """(chunk, its results) in order; with ``jobs > 1`` a bounded window of chunks runs in loky workers."""
     if jobs == 1:
         for chunk in chunks:
-            yield score_chunk(chunk, *args)
+            yield chunk, score_chunk(chunk, *args)
         return
     from joblib.externals.loky import get_reusable_executor
 
     executor = get_reusable_executor(max_workers=jobs)
-    pending: deque[Any] = deque()
+    pending: deque[tuple[list[Entry], Any]] = deque()
     try:
-        for chunk in chunks:  # read here, in the calling thread; validated in the workers
-            pending.append(executor.submit(score_chunk, chunk, *args))
+        for chunk in chunks:  # read here, in the calling thread; parsed and validated in the workers
+            pending.append((chunk, executor.submit(score_chunk, chunk, *args)))
             if len(pending) >= IN_FLIGHT_PER_JOB * jobs:
-                yield pending.popleft().result()
+                done, future = pending.popleft()
+                yield done, future.result()
         while pending:
-            yield pending.popleft().result()
+            done, future = pending.popleft()
+            yield done, future.result()
     finally:
-        for future in pending:
+        for _, future in pending:
             future.cancel()
 
 
@@ -201,7 +218,9 @@ def run_batch(source: str | os.PathLike[str] | IO[Any], output: str | os.PathLik
     started = time.perf_counter()
     summary = BatchSummary(output=output, errors_output=Path(errors) if errors is not None else None)
 
-    items = read_admitted(source, timezone=timezone)
+    # JSON Lines are parsed where they are scored: with --jobs, reading costs this process next to nothing.
+    items = read_admitted(source, timezone=timezone, unparsed=True)
+    duplicates = Duplicates()  # of unparsed lines, checked here in input order
     first = _first_item(items)  # whole-source problems surface here, with nothing written yet
     now = datetime.now(UTC)  # one "now" per read, so every case of a batch meets the same bound
 
@@ -227,8 +246,11 @@ def run_batch(source: str | os.PathLike[str] | IO[Any], output: str | os.PathLik
             reject(exc.error)
 
         chunks = _chunks(_chained(first, items), chunk_size, now, stopped)
-        for results in _scored_chunks(chunks, jobs, (now, model_name, trust_model, prior, kind, lang, redact)):
-            for result in results:
+        args = (now, model_name, trust_model, prior, kind, lang, redact, timezone)
+        for chunk, results in _scored_chunks(chunks, jobs, args):
+            for entry, result in zip(chunk, results, strict=True):
+                if isinstance(entry, UnparsedLine):
+                    result = _unless_duplicate(result, entry, duplicates)
                 if isinstance(result, CaseError):
                     rejected(result)
                     continue
@@ -255,25 +277,35 @@ def error_line(error: CaseError) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def _unless_duplicate(result: Scored | CaseError, entry: UnparsedLine, duplicates: Duplicates) -> Scored | CaseError:
+    """The result of a line, or its rejection as a duplicate. A result's ``case_id`` is the id it
+    was admitted under (None when the line did not parse), so ids register exactly as
+    :func:`assessor.io.reader.admitted` registers them before validation."""
+    duplicate = duplicates.check(result.case_id, entry.source, f"line {entry.line}")
+    if duplicate is None:
+        return result
+    return CaseError(entry.source, duplicate, line=entry.line, case_id=result.case_id)
+
+
 _NOTHING = object()
 
 
-def _first_item(items: Iterator[Admitted | CaseError]) -> Any:
+def _first_item(items: Iterator[Entry]) -> Any:
     return next(items, _NOTHING)
 
 
-def _chained(first: Any, items: Iterator[Admitted | CaseError]) -> Iterator[Admitted | CaseError]:
+def _chained(first: Any, items: Iterator[Entry]) -> Iterator[Entry]:
     if first is not _NOTHING:
         yield first
         yield from items
 
 
-def _chunks(items: Iterator[Admitted | CaseError], size: int, now: datetime,
-            stopped: Callable[[CaseInputError], None]) -> Iterator[list[Admitted | Case | CaseError]]:
+def _chunks(items: Iterator[Entry], size: int, now: datetime,
+            stopped: Callable[[CaseInputError], None]) -> Iterator[list[Entry]]:
     """Items in chunks, rejections among them, so that everything is reported in input order
     whatever ``jobs`` is. A case of a table set is validated here: its records' locations point
     into the whole table set, which is not worth sending to a worker."""
-    chunk: list[Admitted | Case | CaseError] = []
+    chunk: list[Entry] = []
     try:
         for item in items:
             if isinstance(item, Admitted) and item.item.locate is not None:

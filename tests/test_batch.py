@@ -288,8 +288,8 @@ def test_input_that_breaks_part_way_keeps_what_was_read(tmp_path, monkeypatch):
     from assessor.io import CaseError
     from assessor.io.reader import read_admitted
 
-    def breaks_after_two(source, timezone=None):
-        cases = read_admitted(source)
+    def breaks_after_two(source, timezone=None, unparsed=False):
+        cases = read_admitted(source, unparsed=unparsed)
         yield next(cases)
         yield next(cases)
         raise CaseInputError(CaseError("tables/chats.csv", "not a readable CSV table", row=9))
@@ -399,6 +399,46 @@ def test_jobs_2_reports_rejections_exactly_as_jobs_1(tmp_path, simulated):
     reported = [json.loads(line) for line in runs["1"][1].decode("utf-8").splitlines()]
     assert [r.get("line") for r in reported] == [41, 42, 43, 94]
     assert len(runs["1"][0].decode("utf-8").splitlines()) == 90
+
+
+def test_a_batch_parses_json_lines_as_the_library_reader_does(tmp_path, simulated):
+    """A batch parses JSON Lines where it scores them (in the workers with --jobs) and checks
+    duplicate ids afterwards; it must reject, repair and skip exactly what read_cases does."""
+    from assessor.batch import error_line
+    from assessor.io import CaseError, read_cases
+
+    lines = [line.encode("utf-8") for line in simulated.read_text(encoding="utf-8").splitlines()[:6]]
+    first = json.loads(lines[0])
+    invalid = json.dumps({"case_id": " DUP ", "recharges": [{"at": "2024-07-01 20:00", "amount": -5}]}).encode()
+    gb = json.dumps({"case_id": "GB-1", "chats": [{"text": "我今年13岁"}]}, ensure_ascii=False).encode("gb18030")
+    rows = [
+        b"\xef\xbb\xbf" + lines[0],                 # a byte-order mark on line 1
+        "\u3000\u3000".encode(), b"\x1c", b"  ",        # blank to str.strip(): skipped, not counted
+        invalid,                                        # rejected, but its id counts as seen
+        json.dumps({"case_id": "DUP"}).encode(),        # a duplicate of the rejected case
+        json.dumps({"case_id": 1001}).encode(), b'{"case_id": "1001"}',  # the same id as a number and as text
+        b"\xff\xfe not text", gb,                     # not UTF-8; GB18030
+        b"[1, 2]", b'{"case_id": "CUT", "chats": [',  # not an object; cut short
+        json.dumps({**first, "case_id": first["case_id"]}).encode(),  # a duplicate of line 1
+        *lines[1:],
+    ]
+    path = tmp_path / "tricky.jsonl"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+
+    expected_errors, expected_ids = [], []
+    for item in read_cases(path):
+        if isinstance(item, CaseError):
+            expected_errors.append(error_line(item))
+        else:
+            expected_ids.append(item.case_id)
+    assert len(expected_errors) == 7 and "GB-1" in expected_ids  # the file is as tricky as meant
+    for jobs in ("1", "2"):
+        out, errors = tmp_path / f"out{jobs}.jsonl", tmp_path / f"errors{jobs}.jsonl"
+        result = batch(str(path), "-o", str(out), "--errors", str(errors), "--jobs", jobs, "-q")
+        assert result.exit_code == 3, result.output
+        assert errors.read_text(encoding="utf-8").splitlines() == expected_errors
+        scored = [json.loads(line)["case_id"] for line in out.read_text(encoding="utf-8").splitlines()]
+        assert scored == expected_ids
 
 
 # --------------------------------------------------------------------------- spreadsheet safety and privacy

@@ -127,19 +127,57 @@ def _is_object(line: str) -> bool:
 
 def _jsonl(numbered: Iterable[tuple[int, bytes | str | None]], source: str) -> Iterator[Candidate | CaseError]:
     for number, raw in numbered:
+        item = parse_line(source, number, raw)
+        if item is not None:
+            yield item
+
+
+def parse_line(source: str, number: int, raw: bytes | str | None) -> Candidate | CaseError | None:
+    """One line of JSON Lines: its candidate case, why it is not one, or None when it is blank."""
+    if raw is None:
+        return _too_long(source, number)
+    try:
+        text = _decode(raw, first=number == 1)
+    except UnicodeDecodeError:
+        return CaseError(source, NOT_TEXT, line=number)
+    if not text.strip():
+        return None
+    value, problem, _ = _loads(text)
+    return CaseError(source, problem, line=number) if problem else candidate_or_error(value, source, number,
+                                                                                       size=len(text))
+
+
+def _too_long(source: str, number: int) -> CaseError:
+    return CaseError(source, f"line is longer than {limits.MAX_LINE_BYTES} bytes; skipped", line=number)
+
+
+def unparsed_lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes] | CaseError]:
+    """The non-blank lines of a JSON Lines stream as (number, bytes), unparsed: for a batch that
+    parses each line where it scores it (:func:`parse_line`). An over-long line comes as its error."""
+    found = False
+    for number, raw in _lines(stream):
         if raw is None:
-            yield CaseError(source, f"line is longer than {limits.MAX_LINE_BYTES} bytes; skipped", line=number)
-            continue
-        try:
-            text = _decode(raw, first=number == 1)
-        except UnicodeDecodeError:
-            yield CaseError(source, NOT_TEXT, line=number)
-            continue
-        if not text.strip():
-            continue
-        value, problem, _ = _loads(text)
-        yield CaseError(source, problem, line=number) if problem else candidate_or_error(value, source, number,
-                                                                                          size=len(text))
+            found = True
+            yield _too_long(source, number)
+        elif not _blank(raw, number):
+            found = True
+            yield number, raw
+    if not found:
+        yield CaseError(source, "empty: no case found")
+
+
+def _blank(raw: bytes, number: int) -> bool:
+    """Whether :func:`parse_line` would skip the line, mostly without decoding it: a line whose
+    first byte past ASCII spaces is printable ASCII is not blank."""
+    head = raw.lstrip()
+    if not head:
+        return True
+    if head[0] < 0x80 and not 0x1C <= head[0] <= 0x1F:  # str.strip() also strips \x1c-\x1f and non-ASCII spaces
+        return False
+    try:
+        return not _decode(raw, first=number == 1).strip()
+    except UnicodeDecodeError:
+        return False  # not blank: reported as not text where it is parsed
 
 
 def _document(stream: IO[Any], head: list[tuple[int, bytes | str | None]], source: str) -> Iterator[Candidate | CaseError]:

@@ -21,7 +21,7 @@ from assessor.io.candidate import Candidate, case_key
 from assessor.io.checks import check_case, oversized_texts, replace_lone_surrogates
 from assessor.io.errors import CaseError, CaseInputError, dotted, join_problems, problems
 from assessor.io.headers import default_header_book
-from assessor.io.jsonio import read_json
+from assessor.io.jsonio import parse_line, read_json, unparsed_lines
 from assessor.io.tables import Table, csv_table, read_table_set, workbook_tables
 from assessor.io.tablewriter import WORKBOOK_SUFFIXES
 from assessor.privacy import scrub
@@ -42,12 +42,56 @@ def read_cases(source: str | os.PathLike[str] | IO[Any], *, timezone: str | None
     return _validated(_items(source), timezone)
 
 
-def read_admitted(source: str | os.PathLike[str] | IO[Any], *,
-                  timezone: str | None = None) -> Iterator[Admitted | CaseError]:
-    """:func:`read_cases` before validation: what a parallel batch hands to its workers, which
-    finish each case with :func:`validate_admitted`. Same errors, same order."""
+def read_admitted(source: str | os.PathLike[str] | IO[Any], *, timezone: str | None = None,
+                  unparsed: bool = False) -> Iterator[Admitted | UnparsedLine | CaseError]:
+    """:func:`read_cases` before validation: what a batch hands to its workers, which finish
+    each case with :func:`validate_admitted`. Same errors, same order.
+
+    ``unparsed=True``: a JSON Lines file comes as :class:`UnparsedLine` items, not even parsed,
+    so that reading costs next to nothing where it is not where the scoring is; each becomes
+    an item with :func:`admit_line`, and the caller checks duplicate ids in input order
+    (:class:`Duplicates`).
+    """
     _check_timezone(timezone)
-    return admitted(_items(source), timezone)
+    if unparsed and _jsonl_file(source):
+        return _unparsed(Path(source))
+    return admitted(_items(source), timezone)  # missing, empty or other files: the usual messages
+
+
+def _jsonl_file(source: Any) -> bool:
+    if not isinstance(source, (str, os.PathLike)) or source == "-":
+        return False
+    path = Path(source)
+    return path.suffix.lower() in JSON_LINES_SUFFIXES and path.is_file() and path.stat().st_size > 0
+
+
+class UnparsedLine(NamedTuple):
+    """A line of a JSON Lines file as read: bytes to send to a worker (cheap to pickle)."""
+
+    source: str
+    line: int
+    raw: bytes
+
+
+def _unparsed(path: Path) -> Iterator[UnparsedLine | CaseError]:
+    source = str(path)
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed below, also when the caller stops early
+    except OSError as exc:
+        raise CaseInputError(CaseError(source, f"cannot read: {exc.strerror or exc}")) from None
+    with stream:
+        for entry in unparsed_lines(stream, source):
+            yield entry if isinstance(entry, CaseError) else UnparsedLine(source, *entry)
+
+
+def admit_line(entry: UnparsedLine, timezone: str | None) -> Admitted | CaseError:
+    """What :func:`admitted` makes of one unparsed line, but for the duplicate-id check."""
+    item = parse_line(entry.source, entry.line, entry.raw)
+    if item is None:  # unparsed_lines() passes no blank line on
+        raise ValueError(f"{entry.source} line {entry.line} is blank")
+    if isinstance(item, CaseError):
+        return item
+    return _admit(item, case_key(item.payload.get("case_id")), timezone)
 
 
 def _check_timezone(timezone: str | None) -> None:
@@ -201,26 +245,43 @@ class Admitted(NamedTuple):
 def admitted(items: Iterable[Candidate | CaseError], timezone: str | None) -> Iterator[Admitted | CaseError]:
     """The candidates that may be validated, in order; a second case with an id already seen,
     or one with problems found while gathering it, is rejected here."""
-    seen: dict[str, tuple[str, str]] = {}
+    duplicates = Duplicates()
     for item in items:
         if isinstance(item, CaseError):
             yield item
             continue
         key = case_key(item.payload.get("case_id"))
-        if key is not None:
-            if key in seen:
-                source, where = seen[key]
-                where += f" of {source}" if source != item.source and where != source else ""
-                yield item.error(f"duplicate case_id, first at {where}", case_id=key)
-                continue
-            seen[key] = (item.source, item.where())
-        if item.problems:
-            yield _gathering_error(item.problems, key)
-            continue
-        payload = item.payload
-        if timezone is not None and not str(payload.get("timezone") or "").strip():
-            payload = {**payload, "timezone": timezone}
-        yield Admitted(item, payload, key)
+        duplicate = duplicates.check(key, item.source, item.where())
+        yield item.error(duplicate, case_id=key) if duplicate else _admit(item, key, timezone)
+
+
+def _admit(item: Candidate, key: str | None, timezone: str | None) -> Admitted | CaseError:
+    if item.problems:
+        return _gathering_error(item.problems, key)
+    payload = item.payload
+    if timezone is not None and not str(payload.get("timezone") or "").strip():
+        payload = {**payload, "timezone": timezone}
+    return Admitted(item, payload, key)
+
+
+class Duplicates:
+    """Case ids seen so far, in input order: the second case with an id already seen is rejected."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, str]] = {}
+
+    def check(self, key: str | None, source: str, where: str) -> str | None:
+        """Why the case ``key`` at ``where`` of ``source`` is rejected, or None (then its id is seen)."""
+        if key is None:
+            return None
+        first = self._seen.get(key)
+        if first is None:
+            self._seen[key] = (source, where)
+            return None
+        first_source, first_where = first
+        if first_source != source and first_where != first_source:
+            first_where += f" of {first_source}"
+        return f"duplicate case_id, first at {first_where}"
 
 
 def validate_admitted(entry: Admitted, now: datetime) -> Case | CaseError:
