@@ -1,10 +1,12 @@
 """Score many cases into one file: streamed in chunks, optionally in parallel, nothing lost.
 
-Cases are read one at a time, grouped into chunks, parsed (JSON Lines), validated and scored (in this process
-or in joblib's loky worker processes: validation is a third of the work, so it runs where
-the scoring does), and written in input order as each chunk comes back. At most ``2 x jobs`` chunks are in flight, so memory does not grow with the number
-of cases. Every item read is either scored or rejected, and the summary says so:
-``read = scored + rejected + failed``.
+Cases are read one at a time, grouped into chunks, then parsed, validated and scored in this
+process or in joblib's loky worker processes. Parsing and validation are half the work, so
+they run where the scoring does: a JSON Lines file reaches the workers as raw lines, and the
+reading process only reads, checks duplicate ids on the results and writes them, in input
+order, as each chunk comes back. At most ``2 x jobs`` chunks are in flight, so memory does
+not grow with the number of cases. Every item read is either scored or rejected, and the
+summary says so: ``read = scored + rejected + failed``.
 
 Output is the same whatever ``jobs`` is: workers score and serialise exactly as this
 process would, and their results are written in submission order.
