@@ -85,14 +85,15 @@ import math
 import tomllib
 from bisect import bisect_left, bisect_right
 from calendar import isleap
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from importlib import resources
-from itertools import repeat
-from operator import attrgetter, itemgetter
+from itertools import accumulate, compress, repeat
+from operator import and_, attrgetter
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -110,7 +111,6 @@ from assessor.schema import (
     FaceOutcome,
     Holder,
     RealNameStatus,
-    Recharge,
     RechargeStatus,
     Speaker,
 )
@@ -124,12 +124,7 @@ _SUCCESS = RechargeStatus.success
 _PASSED = FaceOutcome.passed
 _ACCOUNT = Speaker.account
 _VERIFIED = RealNameStatus.verified
-_AT = attrgetter("at")
 _START = attrgetter("start")
-_AMOUNT = attrgetter("amount")
-_AGE = itemgetter(1)  # of (payment, age) rows
-_KEY = attrgetter("key")
-_REF = attrgetter("ref")
 _ZERO = Decimal(0)
 _OTHER_FACE = FaceMatch.other
 _STATUS_ZH = {RealNameStatus.verified: "已认证", RealNameStatus.pending: "认证中", RealNameStatus.failed: "认证失败",
@@ -307,27 +302,72 @@ def _default_knowledge() -> RealNameKnowledge:
 # --------------------------------------------------------------------------- case facts
 
 
-@dataclass(slots=True)
-class _Payment:
-    key: str  # "recharges/<id or index>", as the engine keys per-payment signals
-    at: datetime
-    amount: Decimal
-    counted: bool  # successful and in CNY
-    disputed: bool
-    record: Recharge  # for the fields few cases need (a pydantic attribute read costs ~70 ns)
-    _ref: RecordRef | None = field(default=None, repr=False, compare=False)
+class _Payments:
+    """The case's payments in time order (equal times keep their file order), as parallel lists
+    read by position: one object per payment would cost more than most payments' whole analysis."""
+
+    __slots__ = ("keys", "times", "counted", "fields", "_amounts", "_disputed", "_refs")
+
+    def __init__(self, case: Case, tz: tzinfo, warnings: list[str]) -> None:
+        # A pydantic model answers each attribute read through its __getattr__ hook; its field
+        # values are plain entries of __dict__, read from there. Columns few cases need are read on demand.
+        fields = [r.__dict__ for r in case.recharges]
+        times = [at if (at := f["at"]).tzinfo is tz else _local(at, tz) for f in fields]
+        index: range | list[int] = range(len(fields))
+        if times != sorted(times):  # out of order: a stable sort by time
+            index = sorted(index, key=times.__getitem__)
+            fields, times = [fields[i] for i in index], [times[i] for i in index]
+        self.fields = fields
+        self.times = times  # local times, in order (for bisection)
+        # As the engine keys per-payment signals: by id, or by position in the file without one.
+        self.keys = [f"recharges/{i}" if (rid := f["id"]) is None or rid == "" else f"recharges/{rid}"
+                     for i, f in zip(index, fields, strict=True)]
+        self.counted = [f["status"] is _SUCCESS and f["currency"] == CNY for f in fields]  # successful, in CNY
+        self._amounts: list[Decimal] | None = None
+        self._disputed: list[bool] | None = None
+        self._refs: dict[int, RecordRef] = {}
+        if not all(self.counted):
+            foreign = Counter(f["currency"] for f in fields if f["status"] is _SUCCESS and f["currency"] != CNY)
+            if foreign:
+                listed = ", ".join(f"{n} in {cur}" for cur, n in sorted(foreign.items()))
+                warnings.append(f"payments in other currencies ({listed}) are not counted in CNY totals or caps")
 
     @property
-    def channel(self) -> Channel | None:
-        return self.record.channel
+    def amounts(self) -> list[Decimal]:
+        if self._amounts is None:
+            self._amounts = [f["amount"] for f in self.fields]
+        return self._amounts
 
     @property
-    def ref(self) -> RecordRef:
-        """Built once, and only for payments an item or finding names (a frozen RecordRef costs ~0.5 µs)."""
-        ref = self._ref
+    def disputed(self) -> list[bool]:
+        if self._disputed is None:
+            self._disputed = [f["disputed"] for f in self.fields]
+        return self._disputed
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def ref(self, i: int) -> RecordRef:
+        """Built once, and only for payments an item or finding names."""
+        ref = self._refs.get(i)
         if ref is None:
-            ref = self._ref = RecordRef(self.key, self.at)
+            ref = self._refs[i] = RecordRef(self.keys[i], self.times[i])
         return ref
+
+    def refs(self, positions: Iterable[int]) -> tuple[RecordRef, ...]:
+        return tuple(map(self.ref, positions))
+
+    def counted_in(self, lo: int, hi: int) -> list[int]:
+        """Positions of the counted payments among [lo, hi)."""
+        return list(compress(range(lo, hi), self.counted[lo:hi]))
+
+    def channel(self, i: int) -> Channel | None:
+        return self.fields[i]["channel"]
+
+    def total(self, positions: Iterable[int]) -> Decimal:
+        """The amounts summed in the order given, from 0 (as the findings have always summed them)."""
+        amounts = self.amounts
+        return sum((amounts[i] for i in positions), Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +397,17 @@ class _Person:
         except ValueError:
             return None
 
+    def completes(self, age: int) -> date | None:
+        """The date on which ``age`` years are complete (a 29 February birthday completes on 1 March
+        in other years); None past the calendar's last year. Needs a birth date."""
+        birth = self.birth
+        year = birth.year + age
+        if year > date.max.year:
+            return None
+        if birth.month == 2 and birth.day == 29 and not isleap(year):
+            return date(year, 3, 1)
+        return date(year, birth.month, birth.day)
+
     def age_runs(self, times: list[datetime]) -> list[tuple[int, int | None]]:
         """Ages at moments in time order, all in one timezone (the payments' local times), as runs
         ``(end, age)``: the moments before position ``end`` and from the previous run's end on.
@@ -378,9 +429,11 @@ class _Person:
         while start < n:
             at = times[start]
             age = at.year - birth.year - (at.month * 100 + at.day < key)
-            year = birth.year + age + 1  # the year of the next birthday, on which age + 1 is complete
-            completes = date(year, 3, 1) if key == 229 and not isleap(year) else date(year, birth.month, birth.day)
-            start = bisect_left(times, datetime.combine(completes, time(0), tzinfo=at.tzinfo), start)
+            completes = self.completes(age + 1)
+            if completes is None:  # past the calendar's last year: the age holds to the end
+                start = n
+            else:
+                start = bisect_left(times, datetime.combine(completes, time(0), tzinfo=at.tzinfo), start)
             runs.append((start, age))
         return runs
 
@@ -429,30 +482,6 @@ def _same_number(full: str | None, other: str | None) -> bool:
     return parsed is not None and parsed.valid is True and not parsed.masked and parsed.normalized == full
 
 
-def _payments(case: Case, tz: tzinfo, warnings: list[str]) -> list[_Payment]:
-    out = []
-    append = out.append
-    foreign: dict[str, int] = defaultdict(int)
-    for index, r in enumerate(case.recharges):
-        # A pydantic model answers each attribute read through its __getattr__ hook (~70 ns); its
-        # field values are plain entries of __dict__, read here in one go (this runs per payment).
-        fields = r.__dict__
-        at, rid, currency = fields["at"], fields["id"], fields["currency"]
-        if at.tzinfo is not tz:
-            at = _local(at, tz)
-        counted = fields["status"] is _SUCCESS
-        if counted and currency != CNY:
-            foreign[currency] += 1
-            counted = False
-        key = f"recharges/{index}" if rid is None or rid == "" else f"recharges/{rid}"
-        append(_Payment(key, at, fields["amount"], counted, fields["disputed"], r))
-    if foreign:
-        listed = ", ".join(f"{n} in {cur}" for cur, n in sorted(foreign.items()))
-        warnings.append(f"payments in other currencies ({listed}) are not counted in CNY totals or caps")
-    out.sort(key=_AT)  # stable: equal times keep their file order
-    return out
-
-
 def _yuan(amount: Decimal) -> str:
     return f"¥{amount:,.0f}" if amount == amount.to_integral_value() else f"¥{amount:,.2f}"
 
@@ -470,8 +499,8 @@ class _Context:
     k: RealNameKnowledge
     tz: tzinfo
     signals: Signals
-    payments: list[_Payment]
-    times: list[datetime]  # the payments' local times, in order (for bisection)
+    payments: _Payments
+    times: list[datetime]  # payments.times: the payments' local times, in order (for bisection)
     holder: _Person
     holder_label: Holder
     holder_is_claimed: bool  # the registered identity is the claimed minor's, consistently
@@ -482,7 +511,9 @@ class _Context:
     claimed_runs: list[tuple[int, int | None]] = field(default_factory=list)
     holder_ages: list[int | None] = field(default_factory=list)  # the runs expanded, one per payment
     claimed_ages: list[int | None] = field(default_factory=list)
-    counted_holder: list[tuple[_Payment, int]] = field(default_factory=list)  # counted payments, known age
+    # The counted payments with a known holder age: positions, and the ages (as the runs hold them).
+    holder_positions: list[int] = field(default_factory=list)
+    holder_counted_ages: list[int] = field(default_factory=list)
 
     @property
     def regs(self) -> Regulations:
@@ -495,7 +526,7 @@ def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
     signals = Signals(extractor=NAME, version=k.version)
     warnings = signals.warnings
     tz = ZoneInfo(case.timezone)
-    payments = _payments(case, tz, warnings)
+    payments = _Payments(case, tz, warnings)
     rn = case.account.real_name if case.account else None
     claim = case.claim
     holder = _person(rn.id_number, rn.birth_date, "registered", warnings) if rn else _Person()
@@ -503,7 +534,7 @@ def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
                if claim else _Person())
     label, is_claimed = _holder_identity(rn.holder if rn else Holder.unknown, holder, claimed,
                                          claim.guardian_id_number if claim else None, warnings)
-    times = list(map(_AT, payments))
+    times = payments.times
     ctx = _Context(case=case, k=k, tz=tz, signals=signals, payments=payments, times=times, holder=holder,
                    holder_label=label, holder_is_claimed=is_claimed, claimed=claimed,
                    status=rn.status if rn else RealNameStatus.unknown,
@@ -511,8 +542,13 @@ def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
     ctx.holder_runs, ctx.claimed_runs = holder.age_runs(times), claimed.age_runs(times)
     ctx.holder_ages, ctx.claimed_ages = _expand(ctx.holder_runs), _expand(ctx.claimed_runs)
     if holder.birth is not None:
-        ctx.counted_holder = [(p, a) for p, a in zip(payments, ctx.holder_ages, strict=True)
-                              if p.counted and a is not None]
+        start = 0
+        for end, age in ctx.holder_runs:  # built run by run with C-speed list operations
+            if age is not None:
+                found = compress(range(start, end), payments.counted[start:end])
+                ctx.holder_positions.extend(found)
+                ctx.holder_counted_ages.extend(repeat(age, len(ctx.holder_positions) - len(ctx.holder_counted_ages)))
+            start = end
     _identity_features(ctx, rn is not None and bool(rn.id_number))
     _holder_evidence(ctx)
     _claim_evidence(ctx)
@@ -547,10 +583,12 @@ def _holder_identity(label: Holder, holder: _Person, claimed: _Person, guardian_
 
 
 def _first_index(ctx: _Context, disputed_only: bool) -> int | None:
-    for i, p in enumerate(ctx.payments):
-        if p.counted and (p.disputed or not disputed_only):
-            return i
-    return None
+    """Position of the first counted (and disputed) payment."""
+    pay = ctx.payments
+    if not disputed_only:
+        return next(compress(range(len(pay)), pay.counted), None)
+    fields = pay.fields  # usually the first payment: no need for the whole disputed column
+    return next((i for i, counted in enumerate(pay.counted) if counted and fields[i]["disputed"]), None)
 
 
 _STATUS_KEYS = {status: f"real_name.status_{status.value}" for status in RealNameStatus}
@@ -577,14 +615,14 @@ def _identity_features(ctx: _Context, id_given: bool) -> None:
     f["real_name.claimed_minor_age_at_first_payment"] = _nan_if_none(
         ctx.claimed_ages[first_disputed] if first_disputed is not None else None)
     adult = ctx.regs.civil_code.adult_age
-    ages = list(map(_AGE, ctx.counted_holder))
+    ages = ctx.holder_counted_ages
     minors = bisect_left(ages, adult)  # ages only grow along the payments
     f["real_name.holder_is_minor"] = minors / len(ages) if ages else math.nan
     elderly = ctx.regs.checks.elderly_holder_age
     f["real_name.holder_60_plus"] = float(bool(ages) and ages[0] >= elderly)  # ages only grow
     # Rows are equal within a run of equal ages: one row per run, copied for each payment (C-speed).
     per_payment = ctx.signals.per_payment
-    keys = list(map(_KEY, ctx.payments))
+    keys = ctx.payments.keys
     start = 0
     for end in sorted({end for end, _ in ctx.holder_runs} | {end for end, _ in ctx.claimed_runs}):
         row: dict[str, float] = {"face_refused_before": 0.0, "face_passed_before": 0.0}
@@ -604,33 +642,34 @@ def _identity_ref(ctx: _Context, excerpt: str) -> RecordRef:
 
 def _holder_evidence(ctx: _Context) -> None:
     """Who the verified registration says the payer's identity is, at the counted payments."""
-    rows = ctx.counted_holder
-    if ctx.status != RealNameStatus.verified or not rows:
+    positions, ages = ctx.holder_positions, ctx.holder_counted_ages
+    if ctx.status != RealNameStatus.verified or not positions:
         return
     adult = ctx.regs.civil_code.adult_age
     elderly = ctx.regs.checks.elderly_holder_age
-    youngest, oldest = rows[0][1], rows[-1][1]  # payments are in time order
-    minor_rows = rows[:bisect_left(rows, adult, key=_AGE)]  # ages only grow along the payments
+    youngest, oldest = ages[0], ages[-1]  # payments are in time order
+    minor_positions = positions[:bisect_left(ages, adult)]  # ages only grow along the payments
     shown = ctx.holder.masked or "birth date only"
     span = f"{youngest}" if youngest == oldest else f"{youngest}-{oldest}"
     excerpt = f"verified, holder {ctx.holder_label.value}, ID {shown}"
-    records = (_identity_ref(ctx, excerpt), *(p.ref for p, _ in rows[:MAX_RECORDS]))
-    n = len(rows)
+    ref = ctx.payments.ref
+    records = (_identity_ref(ctx, excerpt), *map(ref, positions[:MAX_RECORDS]))
+    n = len(positions)
     add = ctx.signals.evidence.append
-    if ctx.holder_is_claimed and len(minor_rows) == n:
+    if ctx.holder_is_claimed and len(minor_positions) == n:
         add(EvidenceItem(
             "real_name.holder_is_claimed_minor", Direction.minor,
             f"The account is verified under the claimed minor's own ID ({shown}); they were {span} "
             f"at all {n} successful payments",
             f"账号以所称未成年人本人身份证（{shown}）实名认证；{n}笔成功付款时其为{span}周岁",
             records, strength=float(n), value=youngest))
-    elif minor_rows and not ctx.holder_is_claimed:
-        m = len(minor_rows)
+    elif minor_positions and not ctx.holder_is_claimed:
+        m = len(minor_positions)
         add(EvidenceItem(
             "real_name.holder_is_other_minor", Direction.minor,
             f"The account is verified under the ID of a minor ({shown}), under 18 at {m} of {n} successful payments",
             f"账号实名认证的身份证（{shown}）属未成年人，{n}笔成功付款中有{m}笔付款时其未满18周岁",
-            (records[0], *(p.ref for p, _ in minor_rows[:MAX_RECORDS])), strength=float(m), value=youngest))
+            (records[0], *map(ref, minor_positions[:MAX_RECORDS])), strength=float(m), value=youngest))
     elif youngest >= elderly:
         add(EvidenceItem(
             "real_name.holder_60_plus", Direction.minor,
@@ -656,23 +695,24 @@ def _claim_evidence(ctx: _Context) -> None:
     f["claim.adult_payment_share"] = math.nan
     if ctx.claimed.birth is None:
         return
-    judged = [(p, a) for p, a in zip(ctx.payments, ctx.claimed_ages, strict=True) if p.counted and p.disputed]
+    pay = ctx.payments
+    everyone = range(len(pay))
+    judged = list(compress(everyone, map(and_, pay.counted, pay.disputed)))  # positions
     if not judged:
-        judged = [(p, a) for p, a in zip(ctx.payments, ctx.claimed_ages, strict=True) if p.counted]
+        judged = list(compress(everyone, pay.counted))
     if not judged:
         return
+    ages = list(map(ctx.claimed_ages.__getitem__, judged))
     # Ages only grow along the payments: unborn first (None), then the ages in order, so each
     # group below is a slice found by bisection.
-    unborn = 0
-    while unborn < len(judged) and judged[unborn][1] is None:
-        unborn += 1
-    before_birth = [p for p, _ in judged[:unborn]]
-    born = judged[unborn:]
-    adult_rows = born[bisect_left(born, adult, key=_AGE):]
+    unborn = ages.count(None)
+    before_birth = judged[:unborn]
+    born, born_ages = judged[unborn:], ages[unborn:]
+    adult_rows = born[bisect_left(born_ages, adult):]
     f["claim.adult_payment_share"] = len(adult_rows) / len(judged)
     add = ctx.signals.evidence.append
     if born and len(adult_rows) == len(judged):
-        age = adult_rows[0][1]
+        age = born_ages[len(born) - len(adult_rows)]
         f["claim.not_minor_at_payment"] = 1.0
         ctx.signals.warnings.append(f"by the claim's birth date the person was {age} or older at every disputed "
                                     "payment: not a minor (Civil Code Art. 17)")
@@ -681,7 +721,7 @@ def _claim_evidence(ctx: _Context) -> None:
             f"By the claim's own birth date the person was already {age} at the first of {len(judged)} "
             "disputed payments: an adult",
             f"按申请所述出生日期，{len(judged)}笔争议付款中第一笔付款时当事人已满{age}周岁，为成年人",
-            tuple(p.ref for p, _ in adult_rows), strength=float(len(adult_rows)), value=age))
+            pay.refs(adult_rows), strength=float(len(adult_rows)), value=age))
     elif adult_rows:
         ctx.signals.warnings.append(f"by the claim's birth date the person was 18 or older at {len(adult_rows)} "
                                     f"of {len(judged)} disputed payments")
@@ -692,8 +732,8 @@ def _claim_evidence(ctx: _Context) -> None:
     if before_birth:
         reasons_en.append(f"{len(before_birth)} payments were made before the claimed child was born")
         reasons_zh.append(f"{len(before_birth)}笔付款早于所称未成年人出生")
-        records.extend(map(_REF, before_birth))
-    first_age = born[0][1] if born else None
+        records.extend(pay.refs(before_birth))
+    first_age = born_ages[0] if born else None
     if first_age is not None and first_age < checks.implausible_below_age:
         value = first_age
         min_chars = checks.fluent_message_min_chars
@@ -703,14 +743,14 @@ def _claim_evidence(ctx: _Context) -> None:
                               f"characters, though the claimed child was {first_age}")
             reasons_zh.append(f"所称未成年人当时{first_age}周岁，账号却发出{len(fluent)}条{min_chars}字以上的消息")
             records.extend(fluent)
-        too_young = born[:bisect_left(born, checks.implausible_below_age, key=_AGE)]
-        locked = [p for p, _ in too_young if p.channel in checks.password_channels]
+        too_young = born[:bisect_left(born_ages, checks.implausible_below_age)]
+        locked = [i for i in too_young if pay.channel(i) in checks.password_channels]
         if locked:
-            names = "/".join(sorted({p.channel.value for p in locked if p.channel}))
+            names = "/".join(sorted({pay.channel(i).value for i in locked if pay.channel(i)}))
             reasons_en.append(f"{len(locked)} payments went through a password-protected channel ({names}) "
                               f"though the claimed child was {first_age}")
             reasons_zh.append(f"所称未成年人当时{first_age}周岁，却有{len(locked)}笔付款经需密码的渠道（{names}）完成")
-            records.extend(map(_REF, locked))
+            records.extend(pay.refs(locked))
     if reasons_en:
         f["real_name.claim_implausible_age"] = 1.0
         add(EvidenceItem(
@@ -775,8 +815,8 @@ def _face_checks(ctx: _Context) -> None:
                                        excerpt=f"{c.outcome.value}, matched {c.matched.value}")
     for kind in ("refused", "passed"):
         for j in hits[kind]:
-            ctx.signals.per_payment[payments[j].key][f"face_{kind}_before"] = 1.0
-    pay_refused, pay_passed, pay_other = ([payments[j].ref for j in sorted(hits[kind])]
+            ctx.signals.per_payment[payments.keys[j]][f"face_{kind}_before"] = 1.0
+    pay_refused, pay_passed, pay_other = ([payments.ref(j) for j in sorted(hits[kind])]
                                           for kind in ("refused", "passed", "other"))
     refused_refs, passed_refs, other_refs = ({i: refs[i] for i in sorted(refs)}
                                              for refs in (refused_refs, passed_refs, other_refs))
@@ -846,11 +886,11 @@ def _guest_finding(ctx: _Context) -> None:
     """Payments a guest or an unverified user could not lawfully make."""
     regs = ctx.regs
     guest_sessions = _guest_sessions(ctx)
-    late = ctx.verified_at is not None and bool(ctx.payments) and ctx.payments[0].at < ctx.verified_at
+    late = ctx.verified_at is not None and bool(ctx.times) and ctx.times[0] < ctx.verified_at
     if ctx.status not in regs.not_verified_statuses and not late and not guest_sessions:
         ctx.signals.features["real_name.unverified_paid_cny"] = 0.0
         return
-    by_rule: dict[str, list[_Payment]] = defaultdict(list)
+    by_rule: dict[str, list[int]] = defaultdict(list)  # positions
     rules: dict[str, GuestRule] = {}
     early = 0
     reasons: set[tuple[str, str]] = set()
@@ -859,9 +899,9 @@ def _guest_finding(ctx: _Context) -> None:
         bounds = [lo, *(bisect_left(ctx.times, datetime.combine(rule.effective_from, time(0), tzinfo=ctx.tz), lo, hi)
                         for rule in regs.guest_rules), hi]
         if bounds[1] > bounds[0]:
-            early += sum(p.counted for p in ctx.payments[bounds[0]:bounds[1]])
+            early += sum(ctx.payments.counted[bounds[0]:bounds[1]])
         for k, rule in enumerate(regs.guest_rules):  # in force over [bounds[k + 1], bounds[k + 2])
-            counted = [p for p in ctx.payments[bounds[k + 1]:bounds[k + 2]] if p.counted]
+            counted = ctx.payments.counted_in(bounds[k + 1], bounds[k + 2])
             if counted and not rule.guest_may_pay:
                 reasons.add(reason)
                 by_rule[rule.id].extend(counted)
@@ -873,12 +913,12 @@ def _guest_finding(ctx: _Context) -> None:
         ctx.signals.features["real_name.unverified_paid_cny"] = 0.0
         return
     paid = [p for ps in by_rule.values() for p in ps]
-    total = sum(map(_AMOUNT, paid), _ZERO)
+    total = ctx.payments.total(paid)
     ctx.signals.features["real_name.unverified_paid_cny"] = float(total)
     parts_en, parts_zh = [], []
     for rule_id, ps in by_rule.items():
         rule = rules[rule_id]
-        sub = _yuan(sum(map(_AMOUNT, ps), _ZERO))
+        sub = _yuan(ctx.payments.total(ps))
         parts_en.append(f"{len(ps)} ({sub}) under {rule.document}, in force from {rule.effective_from}: "
                         f"{rule.summary_en}")
         parts_zh.append(f"{len(ps)}笔（{sub}）适用{rule.document}（{rule.effective_from}起施行）：{rule.summary_zh}")
@@ -890,7 +930,7 @@ def _guest_finding(ctx: _Context) -> None:
         f"account ({why_en}): " + "; ".join(parts_en),
         f"游客或未实名账号成功付款{len(paid)}笔，共{_yuan(total)}（{why_zh}）：" + "；".join(parts_zh),
         " ; ".join(rules[r].citation for r in by_rule),
-        float(total), tuple(map(_REF, paid))))
+        float(total), ctx.payments.refs(paid)))
 
 
 def _cap_findings(ctx: _Context) -> None:
@@ -899,42 +939,36 @@ def _cap_findings(ctx: _Context) -> None:
     caps = regs.caps
     f = ctx.signals.features
     adult = regs.civil_code.adult_age
-    youngest = next((a for a in ctx.holder_ages if a is not None), None)  # ages only grow
+    youngest = next((a for _, a in ctx.holder_runs if a is not None), None)  # ages only grow
     if ctx.status != _VERIFIED or youngest is None or youngest >= adult:
         f["real_name.under8_paid_cny"] = f["real_name.single_cap_excess_cny"] = 0.0
         f["real_name.monthly_cap_excess_cny"] = 0.0
         return
-    under8: list[_Payment] = []
-    single: list[tuple[_Payment, Decimal, Decimal]] = []  # payment, cap, excess
-    months: dict[tuple[int, int], Decimal] = {}
-    monthly: dict[tuple[int, int], list[tuple[_Payment, Decimal, Decimal]]] = defaultdict(list)
+    under8: list[int] = []  # positions
+    single: list[tuple[int, Decimal, Decimal]] = []  # position, cap, excess
+    monthly: dict[tuple[int, int], list[tuple[int, Decimal, Decimal]]] = defaultdict(list)
     bands_used: dict[str, AgeBand] = {}
-    caps_from, verified_at = caps.effective_from, ctx.verified_at
-    limits_by_age = regs.limits_by_age
-    for p, age in zip(ctx.payments, ctx.holder_ages, strict=True):
-        if not p.counted:
-            continue
-        at, amount = p.at, p.amount
-        month = (at.year, at.month)
-        before = months.get(month, _ZERO)
-        after = months[month] = before + amount
-        # Verified then: the account is verified, and not only from a later verification time.
-        if age is None or age < 0 or age >= len(limits_by_age) \
-                or (verified_at is not None and at < verified_at) or at.date() < caps_from:
-            continue
-        band, single_cny, monthly_cny = limits_by_age[age]
+    months = _MonthTotals(ctx)
+    payments = ctx.payments
+    for lo, hi, (band, single_cny, monthly_cny) in _capped_runs(ctx):
         if single_cny is None:  # a band without paid service
-            under8.append(p)
+            under8.extend(payments.counted_in(lo, hi))
             bands_used[band.id] = band
             continue
-        if amount > single_cny:
-            single.append((p, single_cny, amount - single_cny))
-            bands_used[band.id] = band
-        over = after - max(monthly_cny, before)
-        if over > _ZERO:
-            monthly[month].append((p, monthly_cny, over))
-            bands_used[band.id] = band
-    under8_total = sum((p.amount for p in under8), Decimal(0))
+        for month, base, first, last, amounts, totals in months.split(lo, hi):
+            # payment base + j: amount amounts[j] (0 if not counted), month's total after it totals[j + 1]
+            if max(amounts[first:last]) > single_cny:
+                single.extend((base + j, single_cny, amounts[j] - single_cny)
+                              for j in range(first, last) if amounts[j] > single_cny)
+                bands_used[band.id] = band
+            # Totals only grow: the payments before the first to take the month past the cap are within it.
+            for j in range(bisect_right(totals, monthly_cny, first + 1, last + 1) - 1, last):
+                before, after = totals[j], totals[j + 1]
+                over = after - (before if before > monthly_cny else monthly_cny)
+                if over > _ZERO:  # an uncounted payment leaves the total as it was: never over
+                    monthly[month].append((base + j, monthly_cny, over))
+                    bands_used[band.id] = band
+    under8_total = payments.total(under8)
     single_excess = sum((e for _, _, e in single), Decimal(0))
     monthly_excess = sum((e for rows in monthly.values() for _, _, e in rows), Decimal(0))
     f["real_name.under8_paid_cny"] = float(under8_total)
@@ -954,9 +988,9 @@ def _cap_findings(ctx: _Context) -> None:
             f"totalling {_yuan(under8_total)} were taken; no paid service is allowed under 8 ({caps.document})",
             f"账号实名人（{shown}）未满8周岁，平台仍收取{len(under8)}笔付款共{_yuan(under8_total)}；"
             f"{caps.document}规定不得为未满8周岁用户提供付费服务",
-            basis("under_8"), float(under8_total), tuple(map(_REF, under8))))
+            basis("under_8"), float(under8_total), payments.refs(under8)))
     if single:
-        full = sum((p.amount for p, _, _ in single), Decimal(0))
+        full = payments.total(i for i, _, _ in single)
         limits = "/".join(_yuan(c) for c in sorted({c for _, c, _ in single}))
         add(FindingItem(
             "nppa2019.single_cap",
@@ -964,15 +998,15 @@ def _cap_findings(ctx: _Context) -> None:
             f"{_yuan(single_excess)} over the cap, out of {_yuan(full)} paid in those payments",
             f"实名未成年人（{shown}）有{len(single)}笔付款超过单次限额（{limits}）：超出限额{_yuan(single_excess)}，"
             f"这些付款合计{_yuan(full)}",
-            basis("8_15", "16_17"), float(single_excess), tuple(p.ref for p, _, _ in single)))
+            basis("8_15", "16_17"), float(single_excess), payments.refs(i for i, _, _ in single)))
     if monthly:
         parts_en, parts_zh, refs = [], [], []
         for (y, m), rows in sorted(monthly.items()):
             over = sum((e for _, _, e in rows), Decimal(0))
             limits = "/".join(_yuan(c) for c in sorted({c for _, c, _ in rows}))
-            parts_en.append(f"{y}-{m:02d}: {_yuan(months[(y, m)])} paid, cap {limits}, {_yuan(over)} over")
-            parts_zh.append(f"{y}年{m}月：付款{_yuan(months[(y, m)])}，限额{limits}，超出{_yuan(over)}")
-            refs.extend(p.ref for p, _, _ in rows)
+            parts_en.append(f"{y}-{m:02d}: {_yuan(months.total(y, m))} paid, cap {limits}, {_yuan(over)} over")
+            parts_zh.append(f"{y}年{m}月：付款{_yuan(months.total(y, m))}，限额{limits}，超出{_yuan(over)}")
+            refs.extend(payments.refs(i for i, _, _ in rows))
         add(FindingItem(
             "nppa2019.monthly_cap",
             f"A verified minor's ({shown}) monthly payments exceeded the monthly cap by {_yuan(monthly_excess)} "
@@ -981,6 +1015,74 @@ def _cap_findings(ctx: _Context) -> None:
             f"实名未成年人（{shown}）有{len(monthly)}个月累计付款超过月度限额，共超出{_yuan(monthly_excess)}"
             "（每笔按付款当日年龄段计；与单次限额认定可能重叠）：" + "；".join(parts_zh),
             basis("8_15", "16_17"), float(monthly_excess), tuple(refs)))
+
+
+def _capped_runs(ctx: _Context) -> list[tuple[int, int, tuple[AgeBand, Decimal | None, Decimal | None]]]:
+    """Runs [lo, hi) of payments (by position) the caps judge, with the holder's band and caps then:
+    a minor's age, the account verified (from verified_at on, if known), the caps in force."""
+    regs = ctx.regs
+    limits_by_age = regs.limits_by_age
+    times = ctx.times
+    first = bisect_left(times, datetime.combine(regs.caps.effective_from, time(0), tzinfo=ctx.tz))
+    if ctx.verified_at is not None:
+        first = max(first, bisect_left(times, ctx.verified_at))
+    out = []
+    start = 0
+    for end, age in ctx.holder_runs:
+        lo = max(start, first)
+        if age is not None and 0 <= age < len(limits_by_age) and lo < end:
+            out.append((lo, end, limits_by_age[age]))
+        start = end
+    return out
+
+
+class _MonthTotals:
+    """Running totals of the account's counted payments per calendar month (the case's timezone),
+    built for a month when a capped run first reaches it."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.starts: dict[tuple[int, int], int] = {}  # month -> position of its first payment
+        self.ends: dict[tuple[int, int], int] = {}
+        self.totals: dict[tuple[int, int], list[Decimal]] = {}  # month -> [0, after 1st, after 2nd, ...]
+        self.amounts: dict[tuple[int, int], list[Decimal]] = {}  # counted amounts, 0 for the others
+
+    def split(self, lo: int, hi: int) -> list[tuple[tuple[int, int], int, int, int, list[Decimal], list[Decimal]]]:
+        """Payments [lo, hi) by month, as (month, base, first, last, amounts, totals): the month's
+        payments [first, last) are payments[base + first:base + last]."""
+        out = []
+        times = self.ctx.times
+        while lo < hi:
+            at = times[lo]
+            month = (at.year, at.month)
+            if month not in self.starts:
+                self._build(month, lo)
+            base, end = self.starts[month], self.ends[month]
+            out.append((month, base, lo - base, min(hi, end) - base, self.amounts[month], self.totals[month]))
+            lo = end
+        return out
+
+    def _build(self, month: tuple[int, int], inside: int) -> None:
+        times, tz, payments = self.ctx.times, self.ctx.tz, self.ctx.payments
+        year, m = month
+        start = bisect_left(times, datetime(year, m, 1, tzinfo=tz), 0, inside)
+        end = bisect_left(times, datetime(year + m // 12, m % 12 + 1, 1, tzinfo=tz), inside) if year < 9999 or m < 12 \
+            else len(times)
+        amounts = [amount if counted else _ZERO
+                   for amount, counted in zip(payments.amounts[start:end], payments.counted[start:end], strict=True)]
+        self.starts[month], self.ends[month] = start, end
+        self.amounts[month] = amounts
+        # Summed in time order from 0, as a running total per payment (same Decimal sums).
+        self.totals[month] = list(accumulate(amounts, initial=_ZERO))
+
+    def total(self, year: int, month: int) -> Decimal:
+        return self.totals[(year, month)][-1]
+
+
+# The allowed hours [from, to) of a Beijing date, from PlayClock.window: a date before any
+# national rule gets _NO_RULE (recognised by identity), a closed day a window no time falls in.
+_NO_RULE = (time.min, time.max)
+_CLOSED = (time.min, time.min)
 
 
 class PlayClock:
@@ -992,12 +1094,13 @@ class PlayClock:
     Equal answers to the calendar's are checked in the tests.
     """
 
-    __slots__ = ("calendar", "zone", "_days")
+    __slots__ = ("calendar", "zone", "_days", "_windows")
 
     def __init__(self, calendar: SchoolCalendar) -> None:
         self.calendar = calendar
         self.zone = ZoneInfo(calendar.data.timezone)
         self._days: dict[date, tuple[PlayRule | None, bool | None]] = {}
+        self._windows: dict[date, tuple[time, time]] = {}
 
     def day(self, d: date) -> tuple[PlayRule | None, bool | None]:
         """The rule in force on Beijing date ``d`` and whether its window opens that day."""
@@ -1009,6 +1112,16 @@ class PlayClock:
             found = self._days[d] = (rule, is_open)
         return found
 
+    def window(self, d: date) -> tuple[time, time]:
+        """The hours [from, to) a minor may play on Beijing date ``d``: ``_CLOSED`` on a day the
+        rule keeps shut, ``_NO_RULE`` before any national rule."""
+        found = self._windows.get(d)
+        if found is None:
+            rule, is_open = self.day(d)
+            found = self._windows[d] = (_NO_RULE if rule is None
+                                        else (rule.allowed_from, rule.allowed_to) if is_open else _CLOSED)
+        return found
+
     def rule(self, moment: datetime) -> PlayRule | None:
         if moment.tzinfo is not None and moment.tzinfo is not self.zone:
             moment = moment.astimezone(self.zone)  # a naive moment is on the rules' clock already
@@ -1017,17 +1130,22 @@ class PlayClock:
 
     def allowed(self, moment: datetime) -> bool | None:
         """Whether a game could lawfully serve a minor then; None before any national rule."""
-        return self.allowed_and_rule(moment)[0]
-
-    def allowed_and_rule(self, moment: datetime) -> tuple[bool | None, PlayRule | None]:
-        """``allowed(moment)`` and ``rule(moment)`` from one look-up."""
         if moment.tzinfo is not None and moment.tzinfo is not self.zone:
             moment = moment.astimezone(self.zone)
         d = moment.date()
-        rule, is_open = self._days.get(d) or self.day(d)
-        if rule is None:
-            return None, None
-        return (is_open if rule.allowed_from <= moment.time() < rule.allowed_to else False), rule
+        hours = self._windows.get(d) or self.window(d)
+        return None if hours is _NO_RULE else hours[0] <= moment.time() < hours[1]
+
+    def forbidden(self, moments: list[datetime]) -> list[bool]:
+        """``allowed(m) is False`` for each moment (on the rules' clock already, or aware)."""
+        zone, windows = self.zone, self._windows
+        out = []
+        for m in moments:
+            if m.tzinfo is not zone and m.tzinfo is not None:
+                m = m.astimezone(zone)
+            hours = windows.get(d := m.date()) or self.window(d)
+            out.append(hours is not _NO_RULE and not hours[0] <= m.time() < hours[1])
+        return out
 
 
 def _crossings(start: datetime, last: datetime, clock: PlayClock) -> list[datetime]:
@@ -1046,25 +1164,34 @@ def _crossings(start: datetime, last: datetime, clock: PlayClock) -> list[dateti
     return out
 
 
-def _session_forbidden(start: datetime, end: datetime | None, clock: PlayClock) -> tuple[bool, PlayRule | None]:
-    """Did any part of the session fall at a forbidden hour (rules run on Beijing time)? And the
-    rule in force at its start."""
+_SECOND = timedelta(seconds=1)
+
+
+def _session_forbidden(start: datetime, end: datetime | None, clock: PlayClock) -> bool:
+    """Did any part of the session fall at a forbidden hour (rules run on Beijing time)?"""
     zone = clock.zone
-    start = start.astimezone(zone)
-    allowed, rule = clock.allowed_and_rule(start)
-    if allowed is False:
-        return True, rule
-    if end is None:
-        return False, rule
-    last = end.astimezone(zone) - timedelta(seconds=1)
+    if start.tzinfo is not zone:
+        start = start.astimezone(zone)
+    day = start.date()
+    hours = clock._windows.get(day) or clock.window(day)
+    if hours is not _NO_RULE:
+        if not hours[0] <= start.time() < hours[1]:
+            return True
+        if end is None:
+            return False
+        last = (end if end.tzinfo is zone else end.astimezone(zone)) - _SECOND
+        if last.date() == day:
+            # A day has one allowed window, closing before midnight: inside it unless it ran past the close.
+            return last > start and last.time() >= hours[1]
+    elif end is None:
+        return False
+    else:
+        last = (end if end.tzinfo is zone else end.astimezone(zone)) - _SECOND
     if last <= start:
-        return False, rule
-    if allowed and rule is not None and last.date() == start.date():
-        # A day has one allowed window, closing before midnight: inside it unless it ran past the close.
-        return last.time() >= rule.allowed_to, rule
+        return False
     if clock.allowed(last) is False:
-        return True, rule
-    return any(clock.allowed(m) is False for m in _crossings(start, last, clock)), rule
+        return True
+    return any(clock.allowed(m) is False for m in _crossings(start, last, clock))
 
 
 def _forbidden_hours(ctx: _Context) -> None:
@@ -1074,50 +1201,51 @@ def _forbidden_hours(ctx: _Context) -> None:
     f["real_name.forbidden_hour_sessions"] = 0.0
     adult = ctx.regs.civil_code.adult_age
     sessions = ctx.case.sessions
-    if ctx.status != RealNameStatus.verified or ctx.holder.birth is None or not (ctx.payments or sessions):
+    if ctx.status != RealNameStatus.verified or ctx.holder.birth is None or not (ctx.times or sessions):
         return
-    starts = [p.at for p in ctx.payments[:1]]
+    starts = ctx.times[:1]
     if sessions:
         starts.append(min(map(_START, sessions)))  # min keeps the first of equal moments, as over one list
     first_age = ctx.holder.age(min(starts))
     if first_age is not None and first_age >= adult:
         return  # an adult from the first activity on
     clock = ctx.k.play_clock
-    allowed = clock.allowed
     verified_at = ctx.verified_at  # verified then: the account is verified, from verified_at on if known
     rules: dict[str, PlayRule] = {}
-    paid = []
-    for p, age in zip(ctx.payments, ctx.holder_ages, strict=True):
-        if p.counted and age is not None and age < adult and (verified_at is None or verified_at <= p.at) \
-                and allowed(p.at) is False:
-            paid.append(p)
-    for moment in {p.at.date(): p.at for p in paid}.values():  # one look-up per day
+    paid = _forbidden_payments(ctx, clock, adult)
+    times = ctx.times
+    for moment in {times[i].date(): times[i] for i in paid}.values():  # one look-up per day
         rule = clock.rule(moment)
         if rule:
             rules[rule.id] = rule
     played = []
     tz = ctx.tz
-    birth = ctx.holder.birth
-    birth_year, birthday = birth.year, birth.month * 100 + birth.day
-    for i, s in enumerate(ctx.case.sessions):
-        start = s.start if s.start.tzinfo is tz else _local(s.start, tz)
-        # idcard.age_at inlined (completed years; negative: not born yet), as in _Person.age_runs
-        age = start.year - birth_year - (start.month * 100 + start.day < birthday)
-        if age < 0 or age >= adult or (verified_at is not None and start < verified_at):
+    # A minor from the birth date's midnight until the day adult age completes (ages as idcard.age_at).
+    born_at = datetime.combine(ctx.holder.birth, time(0), tzinfo=tz)
+    adult_on = ctx.holder.completes(adult)
+    adult_at = datetime.combine(adult_on, time(0), tzinfo=tz) if adult_on else None
+    for i, s in enumerate(sessions):
+        fields = s.__dict__  # as in _payments: a pydantic attribute read costs ~70 ns
+        start = fields["start"]
+        if start.tzinfo is not tz:
+            start = _local(start, tz)
+        if start < born_at or (adult_at is not None and start >= adult_at) \
+                or (verified_at is not None and start < verified_at):
             continue
-        end = _local(s.end, tz) if s.end else None
-        forbidden, rule = _session_forbidden(start, end, clock)
-        if forbidden:
-            sid = s.id
+        end = fields["end"]
+        if end is not None and end.tzinfo is not tz:
+            end = _local(end, tz)
+        if _session_forbidden(start, end, clock):
+            sid = fields["id"]
             played.append(RecordRef(f"sessions/{i}" if sid is None or sid == "" else f"sessions/{sid}", start))
-            rule = rule or (clock.rule(end) if end else None)
+            rule = clock.rule(start) or (clock.rule(end) if end else None)
             if rule:
                 rules[rule.id] = rule
     f["real_name.forbidden_hour_payments"] = float(len(paid))
     f["real_name.forbidden_hour_sessions"] = float(len(played))
     if not paid and not played:
         return
-    total = sum((p.amount for p in paid), Decimal(0))
+    total = ctx.payments.total(paid)
     shown = ctx.holder.masked or "birth date on record"
     in_force = [rules[r] for r in sorted(rules, key=lambda r: rules[r].effective_from)]
     ctx.signals.findings.append(FindingItem(
@@ -1128,4 +1256,20 @@ def _forbidden_hours(ctx: _Context) -> None:
         f"实名未成年人（{shown}）在规定禁止时段获得服务：付款{len(paid)}笔（{_yuan(total)}），游戏时段{len(played)}次。"
         + "".join(f"{r.effective_from}起（{r.document}）：{r.summary_zh}。" for r in in_force),
         " ; ".join(r.citation for r in in_force), float(total),
-        (*map(_REF, paid), *played)))
+        (*ctx.payments.refs(paid), *played)))
+
+
+def _forbidden_payments(ctx: _Context, clock: PlayClock, adult: int) -> list[int]:
+    """Positions of the counted payments of the holder as a verified minor at a forbidden hour, in time order."""
+    # Ages only grow along the payments, and verification holds from verified_at on: the
+    # payments to judge are the runs of minor ages from the first verified position.
+    verified_from = bisect_left(ctx.times, ctx.verified_at) if ctx.verified_at is not None else 0
+    payments = ctx.payments
+    judged = []
+    start = 0
+    for end, age in ctx.holder_runs:
+        if age is not None and age < adult and end > verified_from:
+            judged.extend(payments.counted_in(max(start, verified_from), end))
+        start = end
+    times = ctx.times
+    return list(compress(judged, clock.forbidden([times[i] for i in judged])))
