@@ -17,6 +17,8 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from itertools import chain, repeat
+from operator import is_, itemgetter
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -170,20 +172,33 @@ _REASON_KEYS = _fields(Reason)
 
 
 def _layout_matches(data: dict[str, Any]) -> bool:
-    """Whether every object of the data has exactly its model's fields, in order (plain values only)."""
+    """Whether every object of the data has exactly its model's fields, in order (plain values only).
+
+    Checked on every assessment, not once per engine: the data is a plain dict anyone may edit.
+    The checks run as C-level map/all over each list (no Python loop per object), which makes
+    them cheap enough to keep for the hundreds of objects an assessment holds.
+    """
     if tuple(data) != _DATA_KEYS or type(data["prior"]) is not float or type(data["case_id"]) is not str:
         return False
     for key, keys in _NESTED.items():
-        for item in data[key]:
-            if type(item) is not dict or tuple(item) != keys:
-                return False
-            for ref in item.get("evidence", ()):
-                if type(ref) is not dict or tuple(ref) != _EVIDENCE_KEYS:
-                    return False
+        items = data[key]
+        if not _all_have_keys(items, keys):
+            return False
+        if "evidence" in keys and not _all_have_keys(list(chain.from_iterable(map(_EVIDENCE, items))),
+                                                    _EVIDENCE_KEYS):
+            return False
     for key, keys in _SINGLE.items():
         if type(data[key]) is not dict or tuple(data[key]) != keys:
             return False
-    return all(type(r) is dict and tuple(r) == _REASON_KEYS for side in data["top_reasons"].values() for r in side)
+    return all(_all_have_keys(side, _REASON_KEYS) for side in data["top_reasons"].values())
+
+
+_EVIDENCE = itemgetter("evidence")
+
+
+def _all_have_keys(objects: list[Any], keys: tuple[str, ...]) -> bool:
+    """Whether every object is a dict whose keys are ``keys``, in that order."""
+    return all(map(is_, map(type, objects), repeat(dict))) and all(map(keys.__eq__, map(tuple, objects)))
 
 
 # --------------------------------------------------------------------------- atomic files

@@ -198,6 +198,18 @@ class _ModelFeature:
     edges: list[float]  # bin edges, ascending: bisect_left gives numpy's searchsorted(side="left")
     points: list[float]  # log-odds per bin
     label: FeatureLabel
+    # Per bin: (weight as reported, the direction whose evidence backs it), or None for a bin that adds nothing.
+    bins: tuple[tuple[float, Direction] | None, ...] = ()
+    zero_reads_none: bool = False  # a zero reads "none found" (see _format_value)
+    as_percent: bool = False
+
+    @classmethod
+    def of(cls, name: str, edges: list, points: list, label: FeatureLabel) -> _ModelFeature:
+        points = [float(p) for p in points]
+        bins = tuple(None if p == 0.0 else (round(p, 6), Direction.minor if p > 0 else Direction.adult)
+                     for p in points)
+        return cls(name, name.split(".", 1)[0], [float(e) for e in edges], points, label, bins,
+                   _zero_reads_none(name), _as_percent(name))
 
 
 class Engine:
@@ -215,8 +227,7 @@ class Engine:
                 self._swing_by_family[name.split(".", 1)[0]] += swing
             catalog = feature_catalog()
             self._model_features = [
-                _ModelFeature(name, name.split(".", 1)[0], [float(e) for e in edges], [float(p) for p in points],
-                              catalog.get(name) or _fallback_label(name))
+                _ModelFeature.of(name, edges, points, catalog.get(name) or _fallback_label(name))
                 for name, edges, points in zip(scorecard.features, scorecard.edges, scorecard.points, strict=True)
             ]
         self._finding_texts = {f.id: f for f in rulebook.findings}
@@ -299,23 +310,23 @@ class Engine:
                 "summary": "Model baseline (calibration offset against the prior)",
                 "summary_zh": "模型基线（相对先验的校准偏移）", "evidence": []}]
         evidence = signals.evidence
+        cited: dict[tuple[tuple[str, ...], Direction], list[dict[str, Any]]] = {}
         for spec, value in zip(self._model_features, values, strict=True):
             if value != value:
                 continue  # missing: falls in no bin, contributes nothing
-            weight = spec.points[bisect_left(spec.edges, value)]
-            if weight == 0.0:
-                continue
+            bin_ = spec.bins[bisect_left(spec.edges, value)]
+            if bin_ is None:
+                continue  # a zero weight
+            weight, direction = bin_
             label = spec.label
-            direction = Direction.minor if weight > 0 else Direction.adult
-            items = [item for code in label.evidence for item in evidence.get(code, ())]
-            shown, shown_zh = _format_value(spec.name, value)
+            shown, shown_zh = _shown_value(spec, value)
             out.append({
                 "id": spec.name,
                 "source": spec.source,
-                "weight": round(weight, 6),
+                "weight": weight,
                 "summary": f"{label.label_en}: {shown}",
                 "summary_zh": f"{label.label_zh}：{shown_zh}",
-                "evidence": cache.refs(items, direction) if items else [],
+                "evidence": _cited(cited, label.evidence, direction, evidence, cache) if label.evidence else [],
             })
         return out
 
@@ -372,31 +383,46 @@ class Engine:
         vacation-afternoon burst part ways.
         """
         weights = list(self.rulebook.attribution.items())
+        # A zero signal adds nothing to a shift that starts at +0.0, so it is skipped; unless a
+        # weight is infinite or NaN (inf * 0 is NaN), which only the full sum gets right.
+        skip_zeros = all(math.isfinite(w) for _, w in weights)
         per_payment = signals.per_payment
         success = RechargeStatus.success
         rows = []
         for index, payment in enumerate(case.recharges):
             key = payment.id if payment.id not in (None, "") else str(index)
-            counts = payment.status == success and payment.currency == "CNY"
+            is_cny = payment.currency == "CNY"
+            counts = payment.status == success and is_cny
             values = per_payment.get(f"recharges/{key}") or {}
-            shift = sum([w * float(values.get(name, 0.0)) for name, w in weights])
-            rows.append((key, payment, counts, shift))
-        disputed_rows = [r for r in rows if r[2] and r[1].disputed]
-        total = sum(float(r[1].amount) for r in disputed_rows)
+            if skip_zeros:  # the same sum, term by term in the rulebook's order, as the full sum below
+                shift = 0.0
+                for name, w in weights:
+                    value = values.get(name, 0.0)
+                    if value != 0:
+                        shift += w * float(value)
+            else:
+                shift = sum([w * float(values.get(name, 0.0)) for name, w in weights])
+            amount = float(payment.amount) if is_cny else None
+            rows.append((key, payment, counts and payment.disputed, amount, shift))
+        disputed_rows = [r for r in rows if r[2]]
+        total = sum(r[3] for r in disputed_rows)
         if total > 0:
-            centre = sum(float(r[1].amount) * r[3] for r in disputed_rows) / total
+            centre = sum(r[3] * r[4] for r in disputed_rows) / total
         else:
-            centre = sum(r[3] for r in disputed_rows) / len(disputed_rows) if disputed_rows else 0.0
+            centre = sum(r[4] for r in disputed_rows) / len(disputed_rows) if disputed_rows else 0.0
         out: list[dict[str, Any]] = []
         attributable = Decimal(0)
-        for key, payment, counts, shift in rows:
-            p = sigmoid(log_odds + shift - centre)
-            is_cny = payment.currency == "CNY"
-            out.append({"id": key, "minor_probability": round(p, 6),
-                        "amount_cny": float(payment.amount) if is_cny else None,
-                        "disputed": payment.disputed and counts})
-            if counts and payment.disputed:
-                attributable += payment.amount * Decimal(str(round(p, 6)))
+        # Payments that look alike share a shift, hence a probability: work each out once per case.
+        by_shift: dict[float, list[Any]] = {}
+        for key, payment, disputed, amount, shift in rows:
+            known = by_shift.get(shift)
+            if known is None:
+                known = by_shift[shift] = [round(sigmoid(log_odds + shift - centre), 6), None]
+            out.append({"id": key, "minor_probability": known[0], "amount_cny": amount, "disputed": disputed})
+            if disputed:
+                if known[1] is None:
+                    known[1] = Decimal(str(known[0]))  # the rounded probability, exactly as written
+                attributable += payment.amount * known[1]
         return out, float(min(attributable, Decimal(str(total)))), total
 
     def _findings(self, signals: CaseSignals, cache: _RefCache) -> list[dict[str, Any]]:
@@ -480,15 +506,39 @@ def _fill(template: str, items: list[EvidenceItem]) -> str:
 
 def _format_value(name: str, value: float) -> tuple[str, str]:
     """The feature's value as read out (en, zh); a zero count reads "none found" (its absence is the reason)."""
-    if value == 0 and ("count" in name or name.startswith(("chat.n_", "recharge.n_", "sessions.n_"))):
+    return _shown_value(_ModelFeature.of(name, [], [], _fallback_label(name)), float(value))
+
+
+def _zero_reads_none(name: str) -> bool:
+    return "count" in name or name.startswith(("chat.n_", "recharge.n_", "sessions.n_"))
+
+
+def _as_percent(name: str) -> bool:
+    return "share" in name or "rate" in name
+
+
+def _shown_value(spec: _ModelFeature, value: float) -> tuple[str, str]:
+    if value == 0 and spec.zero_reads_none:
         return "none found", "未发现"
-    if "share" in name or "rate" in name:
+    if spec.as_percent:
         shown = f"{value:.0%}"
-    elif float(value).is_integer():
+    elif value.is_integer():
         shown = f"{int(value)}"
     else:
         shown = f"{value:.2f}"
     return shown, shown
+
+
+def _cited(cited: dict, codes: tuple[str, ...], direction: Direction, evidence: dict[str, list[EvidenceItem]],
+           cache: _RefCache) -> list[dict[str, Any]]:
+    """The records behind evidence ``codes`` pointing in ``direction``, worked out once per case:
+    a feature's count and its rate cite the same records."""
+    key = (codes, direction)
+    refs = cited.get(key)
+    if refs is None:
+        items = [item for code in codes for item in evidence.get(code, ())]
+        refs = cited[key] = cache.refs(items, direction) if items else []
+    return list(refs)  # each contribution its own list: callers may edit the data
 
 
 @cache

@@ -50,12 +50,15 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
+from itertools import accumulate, compress, count, repeat
+from operator import add, attrgetter, getitem, is_, is_not, not_
 from typing import Any
 
 from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
-from assessor.lexicon import NUM, ChatLexicon, Grade, LanguageLexicon, default_lexicon
+from assessor.lexicon import NUM, CategoryInfo, ChatLexicon, LanguageLexicon, default_lexicon
 from assessor.schema import Case, Speaker
 
 try:  # a fast automaton for the gate; without it every category is tried on every message
@@ -67,11 +70,14 @@ NAME = "chat"
 MAX_RECORDS = 10  # records listed per evidence item; the count stays exact in `strength`
 EXCERPT = 40
 MIN_AGE, MAX_AGE, ADULT_AGE = 6, 99, 18
-_CLAUSE_END = re.compile(r"[。.!！?？;；\n,，~…]")
+_CLAUSE_END = "[。.!！?？;；\n,，~…]"
+# Up to the last clause end: one greedy match instead of a Python loop over every clause end.
+_UP_TO_CLAUSE_END = re.compile("(?s:.*)" + _CLAUSE_END)
 _CJK_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ZH_NUM = r"[0-9]{1,2}|[零〇一二两三四五六七八九十]{1,3}"
 _LATIN = re.compile(r"[a-z]")
 GRADE = "\x00grade"  # the gate's label for school-year terms (no category can be named so)
+_TEXT, _SPEAKER = attrgetter("text"), attrgetter("speaker")
 MEMO_SIZE = 50_000  # distinct messages remembered per ChatKnowledge; forgotten all at once when full
 
 
@@ -168,12 +174,25 @@ def _with_numbers(pattern: str, number: str) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Category:
+    """One category of one language: its expression and what its category info says, as plain values
+    (read per hit, where a pydantic attribute would cost more than the rest of the test)."""
+
+    name: str
+    pattern: re.Pattern[str]
+    minor: bool  # else adult
+    own: bool  # applies to the account's own messages, else to other players'
+    self_only: bool
+    school: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _Language:
     """One language's lexicon, compiled."""
 
     name: str
     latin: bool
-    categories: dict[str, re.Pattern[str]]
+    categories: tuple[_Category, ...]  # adult ones first
     negation: re.Pattern[str]
     other_subject: re.Pattern[str]
     own_child: re.Pattern[str]
@@ -183,7 +202,7 @@ class _Language:
     ages: tuple[tuple[re.Pattern[str], bool], ...]
     births: tuple[re.Pattern[str], ...]
     grades: re.Pattern[str] | None
-    grade_of: dict[str, Grade]
+    grade_of: dict[str, tuple[str, tuple[str, int, int]]]  # term: code, (label, min_age, max_age)
     veto_before: tuple[str, ...]
     veto_after: tuple[str, ...]
     units: dict[str, int]
@@ -193,13 +212,16 @@ class _Language:
     age_union: re.Pattern[str] | None  # all age and birth patterns in one: does any of them match?
 
     @classmethod
-    def compile(cls, lexicon: LanguageLexicon, normalise: Any, direction: dict[str, str],
-                applies_to: dict[str, str]) -> _Language:
+    def compile(cls, lexicon: LanguageLexicon, normalise: Any, infos: dict[str, CategoryInfo]) -> _Language:
         latin = lexicon.language == "en"
         fold = (lambda t: t.lower()) if latin else normalise
         grammar = lexicon.grammar
-        categories = {name: _terms_regex([fold(t) for group in groups.values() for t in group], latin)
-                      for name, groups in sorted(lexicon.terms.items(), key=lambda kv: direction[kv[0]] != "adult")}
+        categories = tuple(
+            _Category(name, _terms_regex([fold(t) for group in groups.values() for t in group], latin),
+                      infos[name].direction == "minor", infos[name].applies_to == "own", infos[name].self_only,
+                      infos[name].school)
+            for name, groups in sorted(lexicon.terms.items(), key=lambda kv: infos[kv[0]].direction != "adult"))
+        applies_to = {name: info.applies_to for name, info in infos.items()}
         if latin:
             negation = re.compile(r"(?<![a-z0-9'])(?:" + _trie_regex(sorted(set(grammar.negation)))
                                   + r")\s+(?:[a-z0-9']+\s+)?$")
@@ -207,7 +229,9 @@ class _Language:
             gap = f"[{re.escape(grammar.negation_gap)}]?" if grammar.negation_gap else ""
             negation = re.compile("(?:" + _trie_regex(sorted({fold(c) for c in grammar.negation})) + ")" + gap + "$")
         number = _number_regex(lexicon)
-        grade_of = {fold(term): grade for grade in lexicon.school_years.grades for term in grade.terms}
+        grade_of = {fold(term): ("grade_statement" if grade.min_age < ADULT_AGE else "grade_statement_adult",
+                                 (grade.label, grade.min_age, grade.max_age))
+                    for grade in lexicon.school_years.grades for term in grade.terms}
         numbers = lexicon.numbers
         ages = tuple((_with_numbers(p.pattern, number), p.names_speaker) for p in lexicon.ages)
         births = tuple(re.compile(p.pattern) for p in lexicon.births)
@@ -236,22 +260,23 @@ class _Language:
 
     # ----------------------------------------------------------------------- reading a match
 
-    def may_state_age(self, text: str) -> bool:
-        """False when no age or birth pattern can match ``text`` (most messages): they need not run."""
-        return self.age_gate.search(text) is not None and (self.age_union is None
-                                                           or self.age_union.search(text) is not None)
+    def age_candidates(self, texts: list[str], among: Iterable[int]) -> set[int]:
+        """The messages (indices into ``texts``, ``among`` those) where an age or birth pattern may
+        match: no other message need try them (most messages have no number at all)."""
+        maybe = list(compress(among, map(self.age_gate.search, map(texts.__getitem__, among))))
+        if self.age_union is None or not maybe:
+            return set(maybe)
+        return set(compress(maybe, map(self.age_union.search, map(texts.__getitem__, maybe))))
 
     def clause_before(self, text: str, start: int) -> str:
         """The words before ``start`` in the same clause, at most ``window`` characters."""
         prefix = text[max(0, start - self.window):start]
-        return prefix[_last_end(_CLAUSE_END, prefix):]
+        last = _UP_TO_CLAUSE_END.match(prefix)
+        return prefix[last.end():] if last else prefix
 
     def after_self_mention(self, prefix: str) -> str:
         """The part of ``prefix`` after the writer last named itself ("你知道吗我是…" -> "是")."""
         return prefix[_last_end(self.first_person, prefix):]
-
-    def negated(self, text: str, start: int) -> bool:
-        return self.negation.search(self.clause_before(text, start)) is not None
 
     def number(self, token: str) -> int | None:
         """Arabic digits, Chinese numerals (十三, 二十五, 两) or English words (fourteen, twenty-one)."""
@@ -279,6 +304,9 @@ def _last_end(pattern: re.Pattern[str], text: str) -> int:
     for m in pattern.finditer(text):
         end = m.end()
     return end
+
+
+_NFKC = partial(unicodedata.normalize, "NFKC")
 
 
 def _normaliser(hant: dict[int, str]) -> Any:
@@ -350,18 +378,21 @@ class ChatKnowledge:
 
     It also remembers what recent messages said (up to MEMO_SIZE distinct texts): game chat repeats
     itself ("来了", "666", "我妈来了"), and a message's reading depends only on its text, whether the
-    account wrote it and the year it is dated.
+    account wrote it and (for a birth year such as "我是10后", which is not remembered) its year.
     """
 
     lexicon: ChatLexicon
     normalise: Any = field(init=False, repr=False)
     languages: tuple[_Language, ...] = field(init=False, repr=False)
     version: str = field(init=False)
-    # How each evidence code is reported, and per category (in file order) its name, feature names,
+    # How each evidence code is reported, and per category its place in the file, feature names,
     # whether it counts other players' messages, and its signed weight in chat.minor_lean's topic balance.
     codes: dict[str, _Code] = field(init=False, repr=False, compare=False)
-    category_features: tuple[tuple[str, str, str, bool, float], ...] = field(init=False, repr=False, compare=False)
-    memo: dict[tuple[str, bool, int | None], _Reading] = field(init=False, repr=False, compare=False)
+    category_features: dict[str, tuple[int, str, str, str, bool, float]] = field(init=False, repr=False, compare=False)
+    lean: tuple[float, float, tuple[int, ...]] = field(init=False, repr=False, compare=False)  # see LeanParams
+    blank_features: dict[str, float] = field(init=False, repr=False, compare=False)  # see _blank_features
+    # By text: [its reading as the account's message, as another player's] (None: not read yet).
+    memo: dict[str, list[_Reading | None]] = field(init=False, repr=False, compare=False)
     _hant: dict[int, str] = field(init=False, repr=False, compare=False)
     _hant_chars: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
@@ -369,18 +400,20 @@ class ChatKnowledge:
         table = self.lexicon.hant.table()
         normalise = _normaliser(table)
         categories = self.lexicon.categories.categories
-        direction = {name: info.direction for name, info in categories.items()}
-        applies_to = {name: info.applies_to for name, info in categories.items()}
+        category_features = {
+            name: (order, name, f"chat.{name}_count", f"chat.{name}_rate", info.applies_to == "other",
+                   0.0 if info.applies_to == "other" else info.lean_weight * (1 if info.direction == "minor" else -1))
+            for order, (name, info) in enumerate(categories.items())}
+        lean = self.lexicon.categories.minor_lean
         for name, value in {
             "normalise": normalise,
-            "languages": tuple(_Language.compile(lex, normalise, direction, applies_to)
+            "languages": tuple(_Language.compile(lex, normalise, categories)
                                for lex in self.lexicon.languages.values()),
             "version": self.lexicon.version,
             "codes": _codes(self.lexicon.categories),
-            "category_features": tuple(
-                (name, f"chat.{name}_count", f"chat.{name}_rate", info.applies_to == "other",
-                 0.0 if info.applies_to == "other" else info.lean_weight * (1 if info.direction == "minor" else -1))
-                for name, info in categories.items()),
+            "category_features": category_features,
+            "blank_features": _blank_features(category_features),
+            "lean": (lean.scale, lean.explicit_share, tuple(lean.borderline_adult_ages)),
             "memo": {},
             "_hant": table,
             "_hant_chars": re.compile("[" + "".join(re.escape(chr(c)) for c in table) + "]") if table else None,
@@ -392,21 +425,42 @@ class ChatKnowledge:
         return _default_knowledge()
 
     def normalise_all(self, texts: list[str]) -> list[str]:
-        """``[normalise(t) for t in texts]``, but with one NFKC and one lower-casing for all of them.
+        """``[normalise(t) for t in texts]``, but with one lower-casing and mapping for all of them.
 
         Joined with line breaks, the texts normalise exactly as they do one by one: a line break
         never combines with its neighbours, and none of these steps makes or removes one. Texts that
-        contain line breaks of their own are normalised one by one.
+        contain line breaks of their own are normalised one by one. NFKC runs per text: most are
+        already normalised and return at once, while on the joined texts a single full-width "？"
+        would send every character through the slow full normalisation.
         """
-        joined = "\n".join(texts)
+        joined = "\n".join(map(_NFKC, texts))
         if joined.count("\n") == len(texts) - 1:
-            folded = unicodedata.normalize("NFKC", joined).lower()
+            folded = joined.lower()
             if self._hant_chars is not None and self._hant_chars.search(folded):
                 folded = folded.translate(self._hant)
             pieces = folded.split("\n")
             if len(pieces) == len(texts):
                 return pieces
         return [self.normalise(t) for t in texts]
+
+
+def _blank_features(category_features: dict[str, tuple[int, str, str, str, bool, float]]) -> dict[str, float]:
+    """Every chat feature, in the order extract() reports them, valued as for a case without evidence."""
+    f = {"chat.n_own_messages": 0.0, "chat.n_other_messages": 0.0}
+    for _, _, count_name, rate_name, _, _ in category_features.values():
+        f[count_name] = 0.0
+        f[rate_name] = 0.0
+    for name in ("parent_of_pupil_count", "parent_of_pupil_rate", "stated_age_minor_count",
+                 "stated_age_adult_count"):
+        f[f"chat.{name}"] = 0.0
+    f["chat.stated_age"] = math.nan
+    f["chat.grade_statement_count"] = 0.0
+    f["chat.grade_statement_adult_count"] = 0.0
+    f["chat.grade_age_min"] = math.nan
+    f["chat.grade_age_max"] = math.nan
+    f["chat.negated_count"] = 0.0
+    f["chat.minor_lean"] = 0.0
+    return f
 
 
 @lru_cache(maxsize=1)
@@ -417,9 +471,13 @@ def _default_knowledge() -> ChatKnowledge:
 # --------------------------------------------------------------------------- one message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Reading:
-    """What one message says: (code, value, excerpt) per evidence code, and how many cues were negated."""
+    """What one message says: (code, value, excerpt) per evidence code, and how many cues were negated.
+
+    Compared by identity (``eq=False``): a case's readings are scanned with C-level list methods,
+    which then never call back into Python.
+    """
 
     hits: tuple[tuple[str, Any, str], ...] = ()
     negated: int = 0
@@ -443,6 +501,7 @@ class _MessageReader:
         self.hits: dict[str, tuple[int, int]] = {}
         self.values: dict[str, Any] = {}
         self.negated = 0
+        self.dated = False  # whether a birth year was read against self.year
 
     def read(self, original: str, candidates: list[set[str] | None], ages: list[bool]) -> _Reading:
         text = self.text
@@ -466,29 +525,29 @@ class _MessageReader:
         """Adult categories are read first: a minor hit inside an adult one ("辅导作业") is the adult's."""
         text, own, hits = self.text, self.own, self.hits
         adult_spans: list[tuple[int, int]] = []
-        for name, pattern in lang.categories.items():
-            if name not in found:
+        for category in lang.categories:
+            name = category.name
+            if name not in found or category.own != own or name in hits:
                 continue
-            info = self.k.lexicon.categories.categories[name]
-            if (info.applies_to == "own") != own or name in hits:
-                continue
-            for m in pattern.finditer(text):
-                if info.direction == "minor" and any(a <= m.start() and m.end() <= b for a, b in adult_spans):
+            for m in category.pattern.finditer(text):
+                start, end = span = m.span()
+                if category.minor and adult_spans and any(a <= start and end <= b for a, b in adult_spans):
                     continue
-                if lang.negated(text, m.start()):
+                prefix = lang.clause_before(text, start)
+                if lang.negation.search(prefix):
                     self.negated += 1
                     continue
                 code = name
-                if info.self_only or info.school:
-                    prefix = lang.clause_before(text, m.start())
-                    if info.school and lang.own_child.search(prefix):
+                if category.self_only or category.school:
+                    if category.school and lang.own_child.search(prefix):
                         code = "parent_of_pupil"
-                    elif lang.other_person.search(lang.after_self_mention(prefix)) or (
-                            info.self_only and lang.other_subject.search(lang.after_self_mention(prefix))):
-                        continue
-                hits.setdefault(code, m.span())
-                if info.direction == "adult":
-                    adult_spans.append(m.span())
+                    else:
+                        about = lang.after_self_mention(prefix)
+                        if lang.other_person.search(about) or (category.self_only and lang.other_subject.search(about)):
+                            continue
+                hits.setdefault(code, span)
+                if not category.minor:
+                    adult_spans.append(span)
                 elif code == name:
                     break
 
@@ -504,19 +563,19 @@ class _MessageReader:
         for pattern in lang.births:
             for m in pattern.finditer(text):
                 token = next((v for k, v in m.groupdict().items() if k.startswith("yy") and v), None)
+                self.dated = self.dated or token is not None
                 year = _birth_year(token, self.year) if token else None
                 if year is None or not self._about_writer(lang, m.start(), True):
                     continue
                 self._age(self.year - year, m.span())  # type: ignore[operator]
 
     def _about_writer(self, lang: _Language, start: int, names_speaker: bool) -> bool:
-        text = self.text
-        if lang.negated(text, start):
+        prefix = lang.clause_before(self.text, start)
+        if lang.negation.search(prefix):
             self.negated += 1
             return False
         if names_speaker:
             return True
-        prefix = lang.clause_before(text, start)
         return not (lang.own_child.search(prefix) or lang.other_person.search(lang.after_self_mention(prefix)))
 
     def _age(self, age: int, span: tuple[int, int]) -> None:
@@ -532,23 +591,22 @@ class _MessageReader:
             return
         text, hits = self.text, self.hits
         for m in lang.grades.finditer(text):
-            before, after = text[:m.start()], text[m.end():]
-            if any(before.endswith(v) for v in lang.veto_before) or any(after.startswith(v) for v in lang.veto_after):
+            start, end = m.span()
+            if text.endswith(lang.veto_before, 0, start) or text.startswith(lang.veto_after, end):
                 continue
-            if lang.negated(text, m.start()):
+            prefix = lang.clause_before(text, start)
+            if lang.negation.search(prefix):
                 self.negated += 1
                 continue
-            prefix = lang.clause_before(text, m.start())
             if lang.own_child.search(prefix):
-                hits.setdefault("parent_of_pupil", m.span())
+                hits.setdefault("parent_of_pupil", (start, end))
                 continue
             if lang.other_person.search(lang.after_self_mention(prefix)):
                 continue
-            grade = lang.grade_of[m.group(0)]
-            code = "grade_statement" if grade.min_age < ADULT_AGE else "grade_statement_adult"
+            code, value = lang.grade_of[m.group(0)]
             if code not in hits:
-                hits[code] = m.span()
-                self.values[code] = (grade.label, grade.min_age, grade.max_age)
+                hits[code] = (start, end)
+                self.values[code] = value
 
 
 def _birth_year(token: str, reference: int | None) -> int | None:
@@ -567,77 +625,119 @@ def _birth_year(token: str, reference: int | None) -> int | None:
 # --------------------------------------------------------------------------- the case
 
 
-def _read_case(knowledge: ChatKnowledge, case: Case) -> list[_Reading]:
-    """One reading per message, in order: remembered ones looked up, the others read together.
+def _read_case(knowledge: ChatKnowledge, case: Case) -> tuple[list[_Reading], list[Speaker]]:
+    """One reading per message, in order, and each message's speaker.
 
-    The messages still to read are normalised at once, and each speaker group's gate runs once
-    over its joined messages; only messages the gate lets through are read with the expressions.
+    Every step runs over all messages at once in ``map`` (C loops): a case has ~150 lines and most
+    are remembered and say nothing, so a Python loop per line would cost more than the lookups.
+    The memo holds per text a pair, [as the account's, as another player's]; a speaker's
+    ``is not account`` (False/True) indexes it. The messages not remembered are read by ``_read_new``.
     """
-    memo = knowledge.memo
-    readings: list[_Reading | None] = []
-    todo: dict[tuple[str, bool, int | None], list[int]] = {}
-    case_year: list[int | None] = []  # the last payment's year, computed once when needed
-    account = Speaker.account
-    for index, chat in enumerate(case.chats):
-        if chat.at is not None:
-            year: int | None = chat.at.year
-        else:
-            if not case_year:
-                case_year.append(max(r.at for r in case.recharges).year if case.recharges else None)
-            year = case_year[0]
-        key = (chat.text, chat.speaker is account, year)
-        reading = memo.get(key)
-        if reading is None:
-            todo.setdefault(key, []).append(index)
-        readings.append(reading)
-    if todo:
-        if len(memo) + len(todo) > MEMO_SIZE:
-            memo.clear()
-        for own in (True, False):
-            keys = [key for key in todo if key[1] is own]
-            if keys:
-                for key, reading in zip(keys, _read_group(knowledge, keys, own), strict=True):
-                    memo[key] = reading
-                    for index in todo[key]:
-                        readings[index] = reading
+    chats = case.chats
+    speakers = list(map(_SPEAKER, chats))
+    pairs = map(knowledge.memo.get, map(_TEXT, chats), repeat(_UNREAD))
+    readings = list(map(getitem, pairs, map(is_not, speakers, repeat(Speaker.account))))
+    if None in readings:
+        readings = _read_new(knowledge, case, speakers, readings)
+    return readings, speakers
+
+
+_UNREAD = (None, None)  # the memo's pair for a text not read yet
+
+
+def _read_new(knowledge: ChatKnowledge, case: Case, speakers: list[Speaker],
+              readings: list[_Reading | None]) -> list[_Reading]:
+    """``readings`` with its gaps (None) filled: each distinct text not remembered is read once per
+    side (the account's, another player's), and remembered.
+
+    A reading that used the message's year (a birth year such as "我是10后") is read again with
+    each line's year and not remembered: the same words dated another year may mean another age.
+    """
+    chats, memo = case.chats, knowledge.memo
+    missing = list(compress(range(len(chats)), map(is_, readings, repeat(None))))
+    texts = list(map(_TEXT, map(chats.__getitem__, missing)))
+    others = list(map(is_not, map(speakers.__getitem__, missing), repeat(Speaker.account)))  # the side
+    if len(memo) + len(missing) > MEMO_SIZE:
+        memo.clear()  # what was looked up stays valid: only later lookups miss
+    read: tuple[dict[str, _Reading], dict[str, _Reading]] = ({}, {})
+    dated: set[tuple[str, bool]] = set()
+    for side, of_side in ((0, map(not_, others)), (1, others)):
+        group = list(dict.fromkeys(compress(texts, of_side)))  # distinct, in order
+        if group:
+            group_readings, group_dated = _read_group(knowledge, group, side == 0)
+            read[side].update(zip(group, group_readings, strict=False))
+            for text, reading in zip(group, group_readings, strict=False):
+                memo.setdefault(text, [None, None])[side] = reading
+            for i in group_dated:
+                memo[group[i]][side] = None
+                dated.add((group[i], bool(side)))
+    filled = map(dict.__getitem__, map(read.__getitem__, others), texts)
+    if len(missing) == len(readings):
+        readings = list(filled)
+    else:
+        for index, reading in zip(missing, filled, strict=False):
+            readings[index] = reading
+    if dated:
+        _read_dated(knowledge, case, [(index, text, other) for index, text, other in zip(missing, texts, others, strict=False)
+                                      if (text, other) in dated], readings)
     return readings  # type: ignore[return-value]
 
 
-def _read_group(knowledge: ChatKnowledge, keys: list[tuple[str, bool, int | None]], own: bool) -> list[_Reading]:
-    """Readings of one speaker group's distinct messages (``own``: the account's)."""
-    originals = [key[0] for key in keys]
+def _read_dated(knowledge: ChatKnowledge, case: Case, lines: list[tuple[int, str, bool]],
+                readings: list[_Reading | None]) -> None:
+    """Read ``lines`` (index, text, by another player) again, each with its year (undated: the last
+    payment's)."""
+    case_year = max(r.at for r in case.recharges).year if case.recharges else None
+    by_year: dict[tuple[str, bool, int | None], list[int]] = {}
+    for index, text, other in lines:
+        at = case.chats[index].at
+        by_year.setdefault((text, other, at.year if at is not None else case_year), []).append(index)
+    for (text, other, year), indices in by_year.items():
+        (reading,), _ = _read_group(knowledge, [text], not other, [year])
+        for index in indices:
+            readings[index] = reading
+
+
+def _read_group(knowledge: ChatKnowledge, originals: list[str], own: bool,
+                years: list[int | None] | None = None) -> tuple[list[_Reading], set[int]]:
+    """Readings of one speaker group's distinct messages (``own``: the account's), and which of
+    them used the year (``years``: each message's; None reads no birth year)."""
     texts = knowledge.normalise_all(originals)
-    starts, at = [], 0
-    for text in texts:
-        starts.append(at)
-        at += len(text) + 1
+    starts = list(accumulate(map(add, map(len, texts), repeat(1)), initial=0))  # "\n" after each
     joined = "\n".join(texts)
+    latin = _LATIN.search(joined) is not None
+    everything = range(len(texts))
+    latin_texts = list(compress(everything, map(_LATIN.search, texts))) if latin and own else []
     languages = knowledge.languages
     candidates: list[list[set[str] | None]] = []
+    stating_age: list[set[int]] = []
     to_read: set[int] = set()
     for lang in languages:
         found: list[set[str] | None] = [None] * len(texts)
         gate = lang.gates[own]
-        if lang.latin and not _LATIN.search(joined):
+        if lang.latin and not latin:
             pass  # English is only read in messages with latin letters
         elif gate is None:  # no automaton: every category may match
-            found = [{*lang.categories, GRADE}] * len(texts)
-            to_read.update(range(len(texts)))
+            found = [{*(category.name for category in lang.categories), GRADE}] * len(texts)
+            to_read.update(everything)
         else:
             to_read.update(gate.candidates(joined, starts, found))
         candidates.append(found)
-    ages: list[list[bool]] = [[False] * len(languages)] * len(texts)
-    if own:  # the account's messages may state an age without any category term
-        latin = _LATIN.search(joined) is not None
-        ages = [[(latin or not lang.latin) and lang.may_state_age(text) for lang in languages] for text in texts]
-        to_read.update(i for i, flags in enumerate(ages) if any(flags))
+        # The account's messages may state an age without any category term.
+        ages = lang.age_candidates(texts, latin_texts if lang.latin else everything) if own else set()
+        stating_age.append(ages)
+        to_read.update(ages)
     readings = [_NOTHING] * len(texts)
+    dated = set()
     for i in sorted(to_read):
         text = texts[i]
         if text.strip():
-            readings[i] = _MessageReader(knowledge, text, own, keys[i][2]).read(
-                originals[i], [found[i] for found in candidates], ages[i])
-    return readings
+            reader = _MessageReader(knowledge, text, own, years[i] if years else None)
+            readings[i] = reader.read(originals[i], [found[i] for found in candidates],
+                                      [i in ages for ages in stating_age])
+            if reader.dated:
+                dated.add(i)
+    return readings, dated
 
 
 @dataclass(slots=True)
@@ -671,16 +771,16 @@ def _most_common(values: list[Any]) -> Any:
 def extract(case: Case, knowledge: ChatKnowledge | None = None) -> Signals:
     """Chat features and evidence of one case (see the module docstring for the codes)."""
     knowledge = knowledge or ChatKnowledge.default()
+    chats = case.chats
+    readings, speakers = _read_case(knowledge, case)
+    n_own = speakers.count(Speaker.account)
     tallies: dict[str, _Tally] = {}
-    negated = n_own = 0
-    account = Speaker.account
-    nothing = _NOTHING
-    for index, (chat, reading) in enumerate(zip(case.chats, _read_case(knowledge, case), strict=True)):
-        if chat.speaker is account:
-            n_own += 1
-        if reading is nothing:
-            continue
+    negated = 0
+    # Only the messages that say something (most say nothing), found without a Python-level loop.
+    for index in compress(count(), map(is_not, readings, repeat(_NOTHING))):
+        reading = readings[index]
         negated += reading.negated
+        chat = chats[index]
         for code, value, excerpt in reading.hits:
             tally = tallies.get(code)
             if tally is None:
@@ -691,7 +791,7 @@ def extract(case: Case, knowledge: ChatKnowledge | None = None) -> Signals:
                 tally.records.append(RecordRef(f"chats/{chat.id or index}", chat.at, excerpt))
             if value is not None:
                 tally.values.append(value)
-    return _signals(knowledge, tallies, negated, n_own, len(case.chats) - n_own)
+    return _signals(knowledge, tallies, negated, n_own, len(chats) - n_own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -713,74 +813,86 @@ def _codes(meta: Any) -> dict[str, _Code]:
 
 def _signals(knowledge: ChatKnowledge, tallies: dict[str, _Tally], negated: int, n_own: int,
              n_other: int) -> Signals:
-    meta = knowledge.lexicon.categories
-    signals = Signals(extractor=NAME, version=knowledge.version)
-    f = signals.features
+    f = dict(knowledge.blank_features)  # every feature in order, valued as for a case without evidence
     f["chat.n_own_messages"] = float(n_own)
     f["chat.n_other_messages"] = float(n_other)
+    counts = {code: tally.count for code, tally in tallies.items()}
 
-    def count(code: str) -> int:
-        tally = tallies.get(code)
-        return tally.count if tally is not None else 0
-
+    # Features of the categories with hits only: a category without any keeps its blank 0.0, and
+    # adding its 0.0 to the topic balance would not change the sum (file order is kept for the others).
     topic = 0.0
-    for name, count_name, rate_name, of_others, weight in knowledge.category_features:
-        n = count(name)
+    features_of = knowledge.category_features
+    for _, name, count_name, rate_name, of_others, weight in sorted(features_of[name] for name in counts
+                                                                    if name in features_of):
+        n = counts[name]
         total = n_other if of_others else n_own
         f[count_name] = float(n)
         f[rate_name] = n / total if total else 0.0
         topic += weight * n
-    pupil = count("parent_of_pupil")
-    f["chat.parent_of_pupil_count"] = float(pupil)
-    f["chat.parent_of_pupil_rate"] = pupil / n_own if n_own else 0.0
-    topic -= pupil
+    pupil = counts.get("parent_of_pupil", 0)
+    if pupil:
+        f["chat.parent_of_pupil_count"] = float(pupil)
+        f["chat.parent_of_pupil_rate"] = pupil / n_own if n_own else 0.0
+        topic -= pupil
 
+    adult_ages: list[int] = []
+    if tallies.keys() & _STATEMENT_CODES:
+        adult_ages = _statement_features(f, tallies, counts)
+    f["chat.negated_count"] = float(negated)
+
+    scale, explicit_share, borderline_ages = knowledge.lean
+    borderline = sum(1 for age in adult_ages if age in borderline_ages) if adult_ages else 0
+    topic -= borderline  # "我18了": one adult topic message, not a decisive statement
+    topic_lean = math.tanh(scale * topic / n_own) if n_own else 0.0
+    explicit = (counts.get("stated_age_minor", 0) + counts.get("grade_statement", 0)
+                - (counts.get("stated_age_adult", 0) - borderline) - counts.get("grade_statement_adult", 0))
+    f["chat.minor_lean"] = (explicit_share * math.copysign(1.0, explicit)
+                            + (1 - explicit_share) * topic_lean) if explicit else topic_lean
+    return Signals(extractor=NAME, version=knowledge.version, features=f,
+                   evidence=[_evidence(knowledge.codes[name], tally, n_own, n_other)
+                             for name, tally in tallies.items()])
+
+
+_STATEMENT_CODES = frozenset({"stated_age_minor", "stated_age_adult", "grade_statement", "grade_statement_adult"})
+
+
+def _statement_features(f: dict[str, float], tallies: dict[str, _Tally], counts: dict[str, int]) -> list[int]:
+    """The stated-age and school-year features (their blanks are 0.0 and NaN); returns the adult ages."""
     minor_ages = tallies["stated_age_minor"].values if "stated_age_minor" in tallies else []
     adult_ages = tallies["stated_age_adult"].values if "stated_age_adult" in tallies else []
     all_ages = minor_ages + adult_ages
-    f["chat.stated_age_minor_count"] = float(count("stated_age_minor"))
-    f["chat.stated_age_adult_count"] = float(count("stated_age_adult"))
+    f["chat.stated_age_minor_count"] = float(counts.get("stated_age_minor", 0))
+    f["chat.stated_age_adult_count"] = float(counts.get("stated_age_adult", 0))
     f["chat.stated_age"] = float(_most_common(all_ages)) if all_ages else math.nan
     grades = [g for code in ("grade_statement", "grade_statement_adult") if code in tallies
               for g in tallies[code].values]
     grade = _most_common(grades) if grades else None
-    f["chat.grade_statement_count"] = float(count("grade_statement"))
-    f["chat.grade_statement_adult_count"] = float(count("grade_statement_adult"))
+    f["chat.grade_statement_count"] = float(counts.get("grade_statement", 0))
+    f["chat.grade_statement_adult_count"] = float(counts.get("grade_statement_adult", 0))
     f["chat.grade_age_min"] = float(grade[1]) if grade else math.nan
     f["chat.grade_age_max"] = float(grade[2]) if grade else math.nan
-    f["chat.negated_count"] = float(negated)
+    return adult_ages
 
-    lean = meta.minor_lean
-    borderline = sum(1 for age in adult_ages if age in lean.borderline_adult_ages)
-    topic -= borderline  # "我18了": one adult topic message, not a decisive statement
-    topic_lean = math.tanh(lean.scale * topic / n_own) if n_own else 0.0
-    explicit = (count("stated_age_minor") + count("grade_statement")
-                - (count("stated_age_adult") - borderline) - count("grade_statement_adult"))
-    f["chat.minor_lean"] = (lean.explicit_share * math.copysign(1.0, explicit)
-                            + (1 - lean.explicit_share) * topic_lean) if explicit else topic_lean
 
-    codes = knowledge.codes
-    for name, tally in tallies.items():
-        spec = codes[name]
-        value: Any = None
-        fields: dict[str, Any] = {"n": tally.count, "total": n_other if spec.of_others else n_own}
-        if tally.values:
-            value = _most_common(tally.values)
-            if isinstance(value, tuple):  # a school year: (label, min_age, max_age)
-                fields["ages"] = f"{value[1]}–{value[2]}"
-                value = value[0]
-            fields["value"] = value
-        placeholders = _Fields(fields)
-        signals.evidence.append(EvidenceItem(
-            code=spec.code,
-            direction=spec.direction,
-            summary_en=spec.summary_en.format_map(placeholders),
-            summary_zh=spec.summary_zh.format_map(placeholders),
-            records=tuple(tally.records),
-            strength=float(tally.count),
-            value=value,
-        ))
-    return signals
+def _evidence(spec: _Code, tally: _Tally, n_own: int, n_other: int) -> EvidenceItem:
+    value: Any = None
+    fields: dict[str, Any] = {"n": tally.count, "total": n_other if spec.of_others else n_own}
+    if tally.values:
+        value = _most_common(tally.values)
+        if isinstance(value, tuple):  # a school year: (label, min_age, max_age)
+            fields["ages"] = f"{value[1]}–{value[2]}"
+            value = value[0]
+        fields["value"] = value
+    placeholders = _Fields(fields)
+    return EvidenceItem(
+        code=spec.code,
+        direction=spec.direction,
+        summary_en=spec.summary_en.format_map(placeholders),
+        summary_zh=spec.summary_zh.format_map(placeholders),
+        records=tuple(tally.records),
+        strength=float(tally.count),
+        value=value,
+    )
 
 
 class _Fields(dict):

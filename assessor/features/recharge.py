@@ -52,17 +52,19 @@ import tomllib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, reduce
 from importlib import resources
+from itertools import accumulate, compress, islice, repeat
+from operator import add, and_, attrgetter, eq, ge, gt, is_, itemgetter, ne, not_, sub, truediv
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assessor.calendar import SchoolCalendar, TimeBand
-from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals, record_ref
+from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
 from assessor.schema import Case, RechargeStatus
 
 NAME = "recharge"
@@ -177,10 +179,14 @@ class RechargeKnowledge:
     top_tiers: frozenset[float] = field(init=False)
     membership_words: tuple[str, ...] = field(init=False)
     day_cache: dict[int, tuple[bool, int, int]] = field(init=False, repr=False, compare=False)
+    day_minutes: dict[int, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+    kind_minutes: dict[tuple[bool, int], tuple[int, ...]] = field(init=False, repr=False, compare=False)
     minute_bits: tuple[tuple[int, ...], tuple[int, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "day_cache", {})
+        object.__setattr__(self, "day_minutes", {})
+        object.__setattr__(self, "kind_minutes", {})
         object.__setattr__(self, "tiers", frozenset(float(t) for t in self.data.tiers.standard))
         object.__setattr__(self, "top_tiers", frozenset(float(t) for t in self.data.tiers.top))
         object.__setattr__(self, "membership_words", tuple(w.lower() for w in self.data.tiers.membership_words))
@@ -222,39 +228,62 @@ def _minute_bits(calendar: SchoolCalendar) -> tuple[tuple[int, ...], tuple[int, 
 
 # --------------------------------------------------------------------------- records as lists
 #
-# A case holds tens of payments and sessions, so they are plain lists in time order walked by
-# plain loops: numpy's cost per call outweighs the arithmetic at this size, and every loop here
-# is linear (or n log n), so cases with 100k records stay cheap. Evidence records are built only
-# for the payments and sessions an evidence item cites.
+# A case holds tens of payments and sessions, so they are plain lists (columns) in time order:
+# numpy's cost per call outweighs the arithmetic at this size, and every pass here is linear (or
+# n log n), so cases with 100k records stay cheap. Columns are built and walked with map(),
+# itemgetter() and operator functions where that is as clear as a loop: a pass in C costs a
+# fraction of a Python loop's bytecode per record. Evidence records are built only for the
+# payments and sessions an evidence item cites.
 
 # Flags of a payment or session, one bit each: the WHEN flags, then two per-payment ones.
 FLAG_NAMES = (*WHEN, "in_burst", "night_in_evening_session")
 _BIT = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
 _WHEN_BITS = (1 << len(WHEN)) - 1
 _NIGHT_BIT, _IN_BURST, _EVENING = _BIT["late_night"], _BIT["in_burst"], _BIT["night_in_evening_session"]
+_SCHOOL_BIT, _AFTER_BIT = _BIT["school_hours"], _BIT["after_school"]
 # A day without class for sessions.day_off_share: a weekend (not worked), public holiday, vacation or closure.
 _NO_CLASS = _BIT["weekend"] | _BIT["holiday"] | _BIT["vacation"] | _BIT["closure"]
 
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
-_MICROSECOND = timedelta(microseconds=1)
-_offset_microseconds: dict[timedelta, int] = {}  # a zone has a handful of UTC offsets
+_FIELDS = attrgetter("__dict__")  # a record's field dict: each pydantic attribute read costs several lookups
+_TZINFO, _MICROSECONDS, _ORDINAL = attrgetter("tzinfo"), attrgetter("microsecond"), datetime.toordinal
+_AT, _START, _END, _STATUS = itemgetter("at"), itemgetter("start"), itemgetter("end"), itemgetter("status")
+_PAYMENT_COLUMNS = itemgetter("amount", "currency", "disputed", "item", "device_id", "id")
+_SESSION_COLUMNS = itemgetter("id", "device_id", "ip")
 
 
-def _seconds(at: datetime, day: int, minute: int) -> float:
-    """``at.timestamp()`` bit for bit, at a fraction of its cost, given ``at``'s ordinal day and minute of day.
+def _in_time_order(rows: list[dict], time_of: Any) -> tuple[list[dict], list[datetime], list[int] | range]:
+    """Rows sorted by their time, those times, and each row's position before sorting.
 
-    timestamp() builds timedeltas and Python ints; here the zone's offset comes straight from
-    the tzinfo, and the exact microsecond count is divided once (correctly rounded, as timestamp() does).
+    Stable (equal times keep their input order); exports usually arrive sorted, which costs one check.
     """
-    tz = at.tzinfo
-    offset = tz.utcoffset(at) if tz is not None else None
-    if offset is None:  # naive: timestamp() reads the machine's own zone
-        return at.timestamp()
-    shift = _offset_microseconds.get(offset)
-    if shift is None:
-        shift = _offset_microseconds[offset] = offset // _MICROSECOND
-    wall = ((day - _EPOCH_DAY) * 1440 + minute) * 60 + at.second
-    return (wall * 1_000_000 + at.microsecond - shift) / 1_000_000
+    times = list(map(time_of, rows))
+    if not any(map(gt, times, islice(times, 1, None))):
+        return rows, times, range(len(rows))
+    order = sorted(range(len(rows)), key=times.__getitem__)
+    return [rows[o] for o in order], [times[o] for o in order], order
+
+
+def _epoch_seconds(times: list[datetime], days: list[int], minutes: list[int]) -> list[float] | list[int]:
+    """``t.timestamp()`` of each time (given its date ordinal and minute of day), at a fraction of its cost.
+
+    The schema puts a case's times in its one zone; when they share one UTC offset and carry no
+    microseconds, each timestamp is a whole number, computed as an exact int from the wall clock.
+    Ints below 2**53 compare, subtract and divide exactly as the floats timestamp() returns do
+    (every float result is rounded once from the same exact value), so features keep their bits.
+    Anything else (naive times, several zones or offsets, microseconds) goes through timestamp().
+    """
+    if not times:
+        return []
+    zone = times[0].tzinfo
+    if zone is not None and all(map(is_, map(_TZINFO, times), repeat(zone))) and not any(map(_MICROSECONDS, times)):
+        offsets = list(map(zone.utcoffset, times))
+        offset = offsets[0]
+        if offset is not None and not offset.microseconds and offsets.count(offset) == len(offsets):
+            origin = _EPOCH_DAY * 86400 + offset.days * 86400 + offset.seconds
+            return [day * 86400 + minute * 60 + t.second - origin
+                    for day, minute, t in zip(days, minutes, times, strict=True)]
+    return list(map(datetime.timestamp, times))
 
 
 def _day_info(k: RechargeKnowledge, day: int) -> tuple[bool, int, int]:
@@ -279,98 +308,125 @@ def _day_info(k: RechargeKnowledge, day: int) -> tuple[bool, int, int]:
     return info
 
 
-def _flags(k: RechargeKnowledge, day: int, minute: int) -> int:
-    """The WHEN flags of a moment: its date's flags and its time of day's on that kind of date."""
-    school_day, flags, _month = _day_info(k, day)
-    return flags | k.minute_bits[school_day][minute]
+def _minute_flags(k: RechargeKnowledge, days: list[int]) -> dict[int, tuple[int, ...]]:
+    """Date ordinal -> the WHEN flags of each minute of that date, for (at least) ``days``.
+
+    Cached on the knowledge; dates of one kind (school day or not, same date flags) share a table.
+    """
+    tables = k.day_minutes
+    for day in set(days).difference(tables):
+        kind = _day_info(k, day)[:2]
+        table = k.kind_minutes.get(kind)
+        if table is None:
+            school_day, flags = kind
+            table = k.kind_minutes[kind] = tuple(flags | bits for bits in k.minute_bits[school_day])
+        tables[day] = table
+    return tables
+
+
+def _flags(k: RechargeKnowledge, days: list[int], minutes: list[int]) -> list[int]:
+    """The WHEN flags of each moment: its date's flags and its time of day's on that kind of date."""
+    tables = _minute_flags(k, days)
+    return [tables[day][minute] for day, minute in zip(days, minutes, strict=True)]
+
+
+def _minutes_of_day(times: list[datetime]) -> list[int]:
+    return [t.hour * 60 + t.minute for t in times]
 
 
 def _sum(values: Any) -> float:
     """Sum in numpy's order (eight interleaved partial sums per block of up to 128, halves above),
-    so features stay bit-identical to those the model was trained on."""
+    so features stay bit-identical to those the model was trained on.
+
+    reduce(add, ...) adds left to right as a loop would: lane j is values[j] + values[j + 8] + ...
+    """
     n = len(values)
     if n < 8:
-        total = 0.0
-        for v in values:
-            total += v
-        return total
+        return reduce(add, values, 0.0)
     if n <= 128:
-        r = list(values[:8])
         tail = n - n % 8
-        for i in range(8, tail, 8):
-            for j in range(8):
-                r[j] += values[i + j]
+        r = [reduce(add, values[j:tail:8]) for j in range(8)]
         total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        for i in range(tail, n):
-            total += values[i]
-        return total
+        return reduce(add, values[tail:], total)
     half = n // 2
     half -= half % 8
     return _sum(values[:half]) + _sum(values[half:])
 
 
+def _whole_numbers(values: list[float]) -> bool:
+    """Whether every value is a whole number, none negative (nor -0.0), totalling under 2**52: then every
+    partial sum in any order is a whole number a float holds exactly, so any summation order gives the same bits."""
+    if not all(map(float.is_integer, values)):
+        return False
+    if 0.0 in values and any(math.copysign(1.0, v) < 0 for v in values):
+        return False
+    return min(values, default=0.0) >= 0 and sum(values, 0.0) < 2**52
+
+
 _PAYMENT_ROWS: dict[int, dict[str, float]] = {}  # per-payment output of each flag combination
 
 
-def _payment_row(flags: int) -> dict[str, float]:
-    """The per-payment 0/1 output of a payment's flags (a fresh dict: each payment owns its own)."""
-    row = _PAYMENT_ROWS.get(flags)
-    if row is None:
-        row = _PAYMENT_ROWS[flags] = {name: 1.0 if flags & _BIT[name] else 0.0 for name in PER_PAYMENT}
-    return row.copy()
+def _payment_rows(flags: list[int]) -> list[dict[str, float]]:
+    """The per-payment 0/1 output of each payment's flags (fresh dicts: each payment owns its own)."""
+    for combination in set(flags).difference(_PAYMENT_ROWS):
+        _PAYMENT_ROWS[combination] = {name: 1.0 if combination & _BIT[name] else 0.0 for name in PER_PAYMENT}
+    return list(map(dict.copy, map(_PAYMENT_ROWS.__getitem__, flags)))
 
 
 class _Payments:
     """The case's successful payments as parallel lists, in time order."""
 
     def __init__(self, case: Case, k: RechargeKnowledge) -> None:
-        counted = []
-        for i, record in enumerate(case.recharges):
-            fields = record.__dict__  # read once: each pydantic attribute read costs several lookups
-            if fields["status"] is _SUCCESS:
-                counted.append((fields["at"], i, fields))
-        counted.sort(key=_first)  # stable: payments at the same moment keep their input order
-        self.index = [i for _, i, _ in counted]
-        self.records = [fields for _, _, fields in counted]  # the records' field dicts
-        self.at = [at for at, _, _ in counted]
-        self.n = len(counted)
-        self.seconds: list[float] = []
-        self.day: list[int] = []
-        self.flags: list[int] = []  # bits of FLAG_NAMES
-        self.cny: list[float] = []
-        self.disputed: list[bool] = []
-        self.item: list[str] = []  # trimmed, lower case; "" when none
-        self.device: list[str | None] = []
-        self.keys: list[str] = []  # "recharges/<id>"
-        for at, i, fields in counted:
-            day, minute = at.toordinal(), at.hour * 60 + at.minute
-            self.seconds.append(_seconds(at, day, minute))
-            self.day.append(day)
-            self.flags.append(_flags(k, day, minute))
-            self.cny.append(float(fields["amount"]) if fields["currency"] == "CNY" else 0.0)
-            self.disputed.append(fields["disputed"])
-            item = fields["item"]
-            self.item.append(item.strip().lower() if item else "")
-            self.device.append(fields["device_id"])
-            rid = fields["id"]
-            self.keys.append(f"recharges/{rid}" if rid not in (None, "") else f"recharges/{i}")
-        self.in_session = [False] * self.n
-        self._refs: dict[int, RecordRef] = {}
+        rows = list(map(_FIELDS, case.recharges))
+        index: list[int] | range = range(len(rows))
+        if not all(map(is_, map(_STATUS, rows), repeat(_SUCCESS))):
+            index = [i for i, fields in enumerate(rows) if fields["status"] is _SUCCESS]
+            rows = [rows[i] for i in index]
+        rows, at, order = _in_time_order(rows, _AT)
+        self.records = rows  # the records' field dicts
+        self.at = at
+        self.n = n = len(rows)
+        self.day = list(map(_ORDINAL, at))
+        minutes = _minutes_of_day(at)
+        self.seconds = _epoch_seconds(at, self.day, minutes)
+        self.flags = _flags(k, self.day, minutes)  # bits of FLAG_NAMES
+        amounts, currencies, disputed, items, devices, ids = zip(*map(_PAYMENT_COLUMNS, rows), strict=False) if n else ((),) * 6
+        self.disputed: tuple[bool, ...] = disputed
+        self.item: tuple[str | None, ...] = items  # as recorded
+        self.device: tuple[str | None, ...] = devices
+        if currencies.count("CNY") == n:
+            self.cny = list(map(float, amounts))
+        else:
+            self.cny = [float(a) if c == "CNY" else 0.0 for a, c in zip(amounts, currencies, strict=True)]
+        self.whole_yuan = _whole_numbers(self.cny)
+        if None in ids or "" in ids:  # no id: the position in the case's list
+            index = [index[o] for o in order]
+            self.keys = [f"recharges/{rid}" if rid not in (None, "") else f"recharges/{i}"
+                         for rid, i in zip(ids, index, strict=True)]
+        else:
+            self.keys = list(map("recharges/{}".format, ids))
+        self.in_session = [False] * n
+        self.refs: list[RecordRef | None] = [None] * n
 
     def key(self, i: int) -> str:
         return self.keys[i]
 
+    def sum(self, amounts: list[float]) -> float:
+        """:func:`_sum` of some of the amounts, bit for bit: whole yuan (the norm) add up exactly in any order."""
+        return sum(amounts, 0.0) if self.whole_yuan else _sum(amounts)
+
     def ref(self, i: int) -> RecordRef:
         """Built on first use: most payments are never cited, many are cited by several items."""
-        ref = self._refs.get(i)
+        ref = self.refs[i]
         if ref is None:
             r = self.records[i]
-            ref = self._refs[i] = RecordRef(self.keys[i], r["at"], _excerpt(r["amount"], r["currency"], r["item"]))
+            ref = self.refs[i] = RecordRef(self.keys[i], r["at"], _excerpt(r["amount"], r["currency"], r["item"]))
         return ref
 
-
-def _first(row: tuple) -> Any:
-    return row[0]
+    def refs_of(self, indices: list[int] | range) -> tuple[RecordRef, ...]:
+        """The records an evidence item lists: the first MAX_RECORDS of ``indices``."""
+        refs, ref = self.refs, self.ref
+        return tuple([refs[i] or ref(i) for i in indices[:MAX_RECORDS]])
 
 
 def _excerpt(amount: Decimal, currency: str, item: str | None) -> str:
@@ -383,76 +439,80 @@ class _Sessions:
 
     def __init__(self, case: Case, k: RechargeKnowledge, warnings: list[str]) -> None:
         limits = k.data.thresholds
-        school_from, school_to = k.calendar.data.bands[_SCHOOL]
-        longest = limits.max_session_hours * 3600
-        ordered = []
-        for j, record in enumerate(case.sessions):
-            fields = record.__dict__
-            ordered.append((fields["start"], j, fields))
-        ordered.sort(key=_first)
-        self.index = [j for _, j, _ in ordered]
-        self.records = [fields for _, _, fields in ordered]
-        self.n = len(ordered)
-        self.start: list[float] = []
-        self.end: list[float] = []
-        self.start_day: list[int] = []
-        self.flags: list[int] = []  # WHEN bits of the start
-        self.minutes: list[float] = []
-        self.school_minutes: list[float] = []
-        self.in_school: list[bool] = []
-        clipped = 0
-        for start_at, _, fields in ordered:
-            day, minute = start_at.toordinal(), start_at.hour * 60 + start_at.minute
-            start = _seconds(start_at, day, minute)
-            end_at = fields["end"]
-            # A logout before the login is a broken record (length unknown).
-            if end_at is not None and end_at >= start_at:
-                end = _seconds(end_at, end_at.toordinal(), end_at.hour * 60 + end_at.minute)
-                if end - start > longest:
-                    end, clipped = start + longest, clipped + 1
-            else:
-                end = math.nan
-            school_day, day_flags, _month = _day_info(k, day)
-            flags = day_flags | k.minute_bits[school_day][minute]
-            self.start.append(start)
-            self.end.append(end)
-            self.start_day.append(day)
-            self.flags.append(flags)
-            self.minutes.append((end - start) / 60)
-            if end == end:  # known end: class minutes it overlapped, at least the threshold
-                lo = minute + start_at.second / 60
-                school = _school_minutes(k, day, school_day, lo, (end - start) / 60 + lo, school_from, school_to)
-                self.school_minutes.append(school)
-                self.in_school.append(school > 0 and school >= limits.school_play_min_minutes)
-            else:  # unknown end: whether it began in class
-                self.school_minutes.append(0.0)
-                self.in_school.append(bool(flags & _BIT["school_hours"]))
+        rows, starts_at, self.index = _in_time_order(list(map(_FIELDS, case.sessions)), _START)
+        self.records, self.start_at = rows, starts_at
+        self.n = n = len(rows)
+        self.start_day = days = list(map(_ORDINAL, starts_at))
+        minute = _minutes_of_day(starts_at)
+        self.start = start = _epoch_seconds(starts_at, days, minute)
+        self.flags = _flags(k, days, minute)  # WHEN bits of the start
+        self.end, clipped = self._ends(rows, starts_at, start, limits.max_session_hours * 3600)
+        self.minutes = list(map(truediv, map(sub, self.end, start), repeat(60)))
+        self.school_minutes, self.in_school = self._school_play(k, days, minute)
         if clipped:
             warnings.append(f"{clipped} login sessions longer than {limits.max_session_hours:g} h were "
                             f"clipped (a logout was probably never recorded)")
-        self.device = [fields["device_id"] for fields in self.records]
-        self.ip = [fields["ip"] for fields in self.records]
+        self.id, self.device, self.ip = zip(*map(_SESSION_COLUMNS, rows), strict=False) if n else ((),) * 3
+
+    @staticmethod
+    def _ends(rows: list[dict], starts_at: list[datetime], start: list[float],
+              longest: float) -> tuple[list[float], int]:
+        """End times (NaN when unknown, or a logout before the login: a broken record) and how many were clipped
+        to ``longest`` seconds."""
+        ends_at = list(map(_END, rows))
+        if None in ends_at:
+            known = [j for j, e in enumerate(ends_at) if e is not None and e >= starts_at[j]]
+        elif all(map(ge, ends_at, starts_at)):
+            known = range(len(rows))
+        else:
+            known = [j for j, e in enumerate(ends_at) if e >= starts_at[j]]
+        if len(known) == len(rows):
+            end = _epoch_seconds(ends_at, list(map(_ORDINAL, ends_at)), _minutes_of_day(ends_at))
+        else:
+            end = [math.nan] * len(rows)
+            ends_at = [ends_at[j] for j in known]
+            seconds = _epoch_seconds(ends_at, list(map(_ORDINAL, ends_at)), _minutes_of_day(ends_at))
+            for j, value in zip(known, seconds, strict=True):
+                end[j] = value
+        clipped = 0
+        if any(map(gt, map(sub, end, start), repeat(longest))):
+            for j, (s, e) in enumerate(zip(start, end, strict=True)):
+                if e - s > longest:
+                    end[j], clipped = s + longest, clipped + 1
+        return end, clipped
+
+    def _school_play(self, k: RechargeKnowledge, days: list[int], minute: list[int]) -> tuple[list[float], list[bool]]:
+        """Class minutes each session overlapped (0 when its end is unknown), and whether it counts as play at
+        school time: at least the threshold of class minutes, or, with no known end, begun in class."""
+        school_from, school_to = k.calendar.data.bands[_SCHOOL]
+        least, day_cache = k.data.thresholds.school_play_min_minutes, k.day_cache
+        school_minutes, in_school = [], []
+        for day, m, length, flags, start_at in zip(days, minute, self.minutes, self.flags, self.start_at,
+                                                   strict=True):
+            if length != length:  # unknown end: whether it began in class
+                school_minutes.append(0.0)
+                in_school.append(bool(flags & _SCHOOL_BIT))
+                continue
+            lo = m + start_at.second / 60
+            school_day, end_offset = day_cache[day][0], length + lo
+            if end_offset <= 24 * 60:
+                school = max(min(end_offset, school_to) - max(lo, school_from), 0.0) if school_day else 0.0
+            else:
+                school = _school_minutes(k, day, lo, end_offset, school_from, school_to)
+            school_minutes.append(school)
+            in_school.append(school > 0 and school >= least)
+        return school_minutes, in_school
 
     def ref(self, j: int) -> RecordRef:
-        fields = self.records[j]
-        return record_ref("sessions", _Record(fields["id"]), self.index[j], at=fields["start"])
+        rid = self.id[j]
+        key = rid if rid not in (None, "") else self.index[j]
+        return RecordRef(f"sessions/{key}", self.start_at[j])
 
 
-class _Record:
-    """Just the id of a record, for :func:`record_ref`."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, rid: Any) -> None:
-        self.id = rid
-
-
-def _school_minutes(k: RechargeKnowledge, day: int, school_day: bool, lo: float, end_offset: float,
+def _school_minutes(k: RechargeKnowledge, day: int, lo: float, end_offset: float,
                     school_from: int, school_to: int) -> float:
-    """Class minutes between ``lo`` and ``end_offset`` (minutes from the start day's midnight);
-    a session over midnight (at most a day or two) is walked day by day."""
-    if end_offset <= 24 * 60:
-        return max(min(end_offset, school_to) - max(lo, school_from), 0.0) if school_day else 0.0
+    """Class minutes between ``lo`` and ``end_offset`` (minutes from the start day's midnight) of a
+    session over midnight (at most a day or two), walked day by day."""
     total, offset = 0.0, 0.0
     while offset < end_offset:
         hi = min(end_offset - offset, 24 * 60)
@@ -472,36 +532,38 @@ class _Context:
     signals: Signals
     pay: _Payments
     sessions: _Sessions
-    dispute: list[int] = field(init=False)  # indices into pay, time order
+    dispute: list[int] | range = field(init=False)  # indices into pay, time order
+    total: float = field(init=False)  # CNY paid in the dispute
 
     def __post_init__(self) -> None:
-        chosen = [i for i, disputed in enumerate(self.pay.disputed) if disputed]
-        self.dispute = chosen or list(range(self.pay.n))  # none marked: all are disputed
+        disputed = self.pay.disputed
+        whole = all(disputed) or not any(disputed)  # none marked: all are disputed
+        self.dispute = range(self.pay.n) if whole else list(compress(range(self.pay.n), disputed))
+        self.total = self.pay.sum(self.of_dispute(self.pay.cny))
 
     @property
     def features(self) -> dict[str, float]:
         return self.signals.features
 
-    def of_dispute(self, values: list) -> list:
+    def of_dispute(self, values: Any) -> Any:
         """``values`` of the disputed payments."""
         d = self.dispute
         return values if len(d) == len(values) else [values[i] for i in d]
 
-    def evidence(self, code: str, refs: list[RecordRef] | Any, *, n: int, total: int | None = None,
+    def evidence(self, code: str, refs: tuple[RecordRef, ...], *, n: int, total: int | None = None,
                  amount: float | None = None, share: float | None = None, value: Any = None,
-                 strength: float | None = None) -> None:
+                 strength: float | None = None, shown_value: Any = None) -> None:
+        """Add an evidence item; ``shown_value`` is the value as the summary shows it, when not ``value``."""
         text = self.k.data.evidence[code]
+        if shown_value is None:
+            shown_value = value if value is not None else "?"
         fields = _Fields(n=n, total=total if total is not None else len(self.dispute),
                          amount=_yuan(amount) if amount is not None else "?",
-                         share=f"{share:.0%}" if share is not None else "?", value=value if value is not None else "?")
+                         share=f"{share:.0%}" if share is not None else "?", value=shown_value)
         self.signals.evidence.append(EvidenceItem(
-            code=code, direction=text.direction,
-            summary_en=text.summary_en.format_map(fields), summary_zh=text.summary_zh.format_map(fields),
-            records=tuple(refs), strength=float(n if strength is None else strength), value=value,
+            code, text.direction, text.summary_en.format_map(fields), text.summary_zh.format_map(fields),
+            refs, float(n if strength is None else strength), value,
         ))
-
-    def payment_refs(self, indices: Any) -> list[RecordRef]:
-        return [self.pay.ref(i) for i in list(indices)[:MAX_RECORDS]]
 
 
 class _Fields(dict):
@@ -531,63 +593,57 @@ def extract(case: Case, knowledge: RechargeKnowledge | None = None) -> Signals:
     _history(ctx)
     _devices(ctx)
     _session_features(ctx)
-    per_payment = signals.per_payment
-    for key, flags in zip(pay.keys, pay.flags, strict=True):
-        per_payment[key] = _payment_row(flags)
+    signals.per_payment.update(zip(pay.keys, _payment_rows(pay.flags), strict=True))
     return signals
 
 
 def _timing(ctx: _Context) -> None:
-    f, d, pay = ctx.features, ctx.dispute, ctx.pay
+    f, d, pay, total = ctx.features, ctx.dispute, ctx.pay, ctx.total
     n = len(d)
     amounts = ctx.of_dispute(pay.cny)
-    total = _sum(amounts)
     f["recharge.n_payments"] = float(n)
     f["recharge.total_cny"] = total
     f["recharge.max_amount_cny"] = max(amounts) if n else math.nan
-    # The disputed payments grouped by their WHEN flags: a handful of groups, whatever n is.
-    groups: dict[int, list[int]] = {}
-    for i in d:
-        groups.setdefault(pay.flags[i] & _WHEN_BITS, []).append(i)
+    # The disputed payments grouped by their WHEN flags (in order of first appearance): a handful
+    # of groups, whatever n is.
+    when = list(map(and_, ctx.of_dispute(pay.flags), repeat(_WHEN_BITS)))
+    groups = {flags: list(compress(d, map(eq, when, repeat(flags)))) for flags in dict.fromkeys(when)}
     cny = pay.cny
-    paid_by_group = {flags: _sum([cny[i] for i in members]) for flags, members in groups.items()}
+    paid_by_group = {flags: pay.sum([cny[i] for i in members]) for flags, members in groups.items()}
     texts = ctx.k.data.evidence
-    for when in WHEN:
-        bit = _BIT[when]
+    for name in WHEN:
+        bit = _BIT[name]
         chosen = [flags for flags in groups if flags & bit]
         count = sum(len(groups[flags]) for flags in chosen)
-        paid = _sum([paid_by_group[flags] for flags in chosen])
-        f[f"recharge.{when}_share"] = count / n if n else math.nan
-        f[f"recharge.{when}_amount_share"] = paid / total if total > 0 else math.nan
-        code = f"recharge.{when}"
+        paid = pay.sum([paid_by_group[flags] for flags in chosen])
+        f[f"recharge.{name}_share"] = count / n if n else math.nan
+        f[f"recharge.{name}_amount_share"] = paid / total if total > 0 else math.nan
+        code = f"recharge.{name}"
         if count and code in texts:
-            hits = sorted(i for flags in chosen for i in groups[flags])
-            ctx.evidence(code, ctx.payment_refs(hits), n=count, amount=paid,
-                         share=paid / total if total > 0 else None)
+            hits = sorted(i for flags in chosen for i in groups[flags]) if len(chosen) > 1 else groups[chosen[0]]
+            ctx.evidence(code, pay.refs_of(hits), n=count, amount=paid, share=paid / total if total > 0 else None)
 
 
 def _mark_bursts(pay: _Payments, limits: Thresholds) -> list[int]:
     """Flag runs of payments each within ``burst_minutes`` of the previous; returns each run's size."""
     if not pay.n:
         return []
-    gap, seconds, flags = limits.burst_minutes * 60, pay.seconds, pay.flags
-    starts = [0] + [i for i in range(1, pay.n) if seconds[i] - seconds[i - 1] > gap] + [pay.n]
-    sizes = []
-    for begin, end in zip(starts, starts[1:], strict=False):
-        sizes.append(end - begin)
-        if end - begin >= limits.burst_min_payments:
-            for i in range(begin, end):
-                flags[i] |= _IN_BURST
+    seconds, flags = pay.seconds, pay.flags
+    gaps = map(sub, islice(seconds, 1, None), seconds)  # from each payment's predecessor
+    starts = [0, *compress(range(1, pay.n), map(gt, gaps, repeat(limits.burst_minutes * 60))), pay.n]
+    sizes = list(map(sub, islice(starts, 1, None), starts))
+    for begin, size in zip(starts, sizes, strict=False):
+        if size >= limits.burst_min_payments:
+            flags[begin:begin + size] = [bits | _IN_BURST for bits in flags[begin:begin + size]]
     return sizes
 
 
 def _bursts(ctx: _Context, runs: list[int]) -> None:
     """Quick runs of payments; the share of the amount in the busiest hour and day."""
-    f, d, pay = ctx.features, ctx.dispute, ctx.pay
+    f, d, pay, total = ctx.features, ctx.dispute, ctx.pay, ctx.total
     n = len(d)
     amounts, seconds = ctx.of_dispute(pay.cny), ctx.of_dispute(pay.seconds)
-    total = _sum(amounts)
-    in_burst = [i for i in d if pay.flags[i] & _IN_BURST]
+    in_burst = list(compress(d, map(and_, ctx.of_dispute(pay.flags), repeat(_IN_BURST))))
     f["recharge.burst_share"] = len(in_burst) / n if n else math.nan
     f["recharge.max_burst_size"] = float(max(runs)) if n else math.nan
     if total > 0:
@@ -595,30 +651,41 @@ def _bursts(ctx: _Context, runs: list[int]) -> None:
     else:
         f["recharge.max_hour_share"] = math.nan
     if n:
-        by_day: dict[int, float] = defaultdict(float)
-        for day, amount in zip(ctx.of_dispute(pay.day), amounts, strict=True):
-            by_day[day] += amount
-        f["recharge.max_day_share"] = max(by_day.values()) / total if total > 0 else math.nan
+        by_day = _by_day(ctx.of_dispute(pay.day), amounts)
+        f["recharge.max_day_share"] = max(by_day) / total if total > 0 else math.nan
         f["recharge.active_days"] = float(len(by_day))
     else:
         f["recharge.max_day_share"] = f["recharge.active_days"] = math.nan
     if in_burst:
         largest = max(size for size in runs if size >= ctx.k.data.thresholds.burst_min_payments)
-        ctx.evidence("recharge.burst", ctx.payment_refs(in_burst), n=len(in_burst),
-                     amount=_sum([pay.cny[i] for i in in_burst]), value=largest)
+        ctx.evidence("recharge.burst", pay.refs_of(in_burst), n=len(in_burst),
+                     amount=pay.sum([pay.cny[i] for i in in_burst]), value=largest)
+
+
+def _by_day(days: list[int], amounts: list[float]) -> list[float]:
+    """The amount paid on each day (each a sum from 0.0 in time order)."""
+    if any(map(gt, days, islice(days, 1, None))):  # out of order (times in several zones): a dict
+        by_day: dict[int, float] = defaultdict(float)
+        for day, amount in zip(days, amounts, strict=True):
+            by_day[day] += amount
+        return list(by_day.values())
+    cuts = [0, *compress(range(1, len(days)), map(ne, islice(days, 1, None), days)), len(days)]
+    return [reduce(add, amounts[a:b], 0.0) for a, b in zip(cuts, islice(cuts, 1, None), strict=False)]
 
 
 def _busiest_hour(seconds: list[float], amounts: list[float]) -> float:
-    """The largest amount paid within one hour: for each payment, the window [t - 1 h, t] (two pointers)."""
-    best, running, cumulative, first = -math.inf, 0.0, [0.0], 0
-    for t, amount in zip(seconds, amounts, strict=True):
-        running += amount
-        cumulative.append(running)
-        since = t - 3600
-        while seconds[first] < since:
-            first += 1
-        best = max(best, running - cumulative[first])
-    return best
+    """The largest amount paid within one hour: for each payment, the window [t - 1 h, t]."""
+    cumulative = list(accumulate(amounts, initial=0.0))  # cumulative[i + 1]: paid up to payment i
+    if any(map(gt, seconds, islice(seconds, 1, None))):  # out of time order (a clock change): walk the window
+        best, first = -math.inf, 0
+        for i, t in enumerate(seconds):
+            since = t - 3600
+            while seconds[first] < since:
+                first += 1
+            best = max(best, cumulative[i + 1] - cumulative[first])
+        return best
+    firsts = map(bisect_left, repeat(seconds), map(sub, seconds, repeat(3600)))  # each window's first payment
+    return max(map(sub, islice(cumulative, 1, None), map(cumulative.__getitem__, firsts)))
 
 
 def _spending(ctx: _Context) -> None:
@@ -628,34 +695,40 @@ def _spending(ctx: _Context) -> None:
     # Escalation: later payments against earlier ones; the middle one of an odd count is left out.
     if n >= limits.escalation_min_payments:
         half = n // 2
-        early, late = _sum(amounts[:half]) / half, _sum(amounts[n - half:]) / half
+        early, late = pay.sum(amounts[:half]) / half, pay.sum(amounts[n - half:]) / half
         ratio = math.log2((late + 1.0) / (early + 1.0))  # +1 yuan keeps ¥0 orders finite
         f["recharge.escalation_log2"] = ratio
         if ratio >= limits.escalation_log2_ratio:
             shown = f"{late / early:.1f}" if early > 0 else f"{2 ** ratio:.1f}"
-            ctx.evidence("recharge.escalation", ctx.payment_refs(d[n - half:]), n=half, value=shown, strength=ratio)
+            ctx.evidence("recharge.escalation", pay.refs_of(d[n - half:]), n=half, value=shown, strength=ratio)
     else:
         f["recharge.escalation_log2"] = math.nan
-    top = ctx.k.top_tiers
-    top_hits = [i for i, a in zip(d, amounts, strict=True) if a in top]
+    top_hits = list(compress(d, map(ctx.k.top_tiers.__contains__, amounts)))
     f["recharge.top_tier_share"] = len(top_hits) / n if n else math.nan
     if top_hits:
-        ctx.evidence("recharge.top_tier", ctx.payment_refs(top_hits), n=len(top_hits),
-                     amount=_sum([pay.cny[i] for i in top_hits]))
+        ctx.evidence("recharge.top_tier", pay.refs_of(top_hits), n=len(top_hits),
+                     amount=pay.sum([pay.cny[i] for i in top_hits]))
     # The same item more than once on one day; memberships and passes bought twice are a child's mistake.
-    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    days, items = pay.day, pay.item
-    for i in d:
-        if items[i]:
-            groups[(days[i], items[i])].append(i)
-    repeats = sum(len(g) - 1 for g in groups.values())
+    recorded = ctx.of_dispute(pay.item)
+    trimmed = {item: item.strip().lower() if item else "" for item in set(recorded)}  # once per distinct item
+    items = list(map(trimmed.__getitem__, recorded))  # "" when none
+    days = ctx.of_dispute(pay.day)
+    # Repeats: payments with an item, less the distinct (day, item) pairs among them.
+    pairs = len(set(zip(days, items, strict=False))) - len(set(compress(days, map(not_, items))))
+    repeats = n - items.count("") - pairs
     f["recharge.same_item_repeat_share"] = repeats / n if n else math.nan
     words = ctx.k.membership_words
-    membership = sorted(i for (_, item), g in groups.items() if len(g) > 1 and any(w in item for w in words)
-                        for i in g)
+    memberships = {item for item in trimmed.values() if item and any(w in item for w in words)}
+    membership: list[int] = []
+    if repeats and memberships:
+        groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for i, day, item in zip(d, days, items, strict=True):
+            if item in memberships:
+                groups[(day, item)].append(i)
+        membership = sorted(i for g in groups.values() if len(g) > 1 for i in g)
     f["recharge.membership_repeats"] = float(len(membership)) if n else math.nan
     if membership:
-        ctx.evidence("recharge.repeat_membership", ctx.payment_refs(membership), n=len(membership))
+        ctx.evidence("recharge.repeat_membership", pay.refs_of(membership), n=len(membership))
 
 
 def _history(ctx: _Context) -> None:
@@ -675,7 +748,7 @@ def _history(ctx: _Context) -> None:
     if earlier_pay:
         i = max(earlier_pay, key=seconds.__getitem__)  # the first of equal latest, as before
         last = (seconds[i], None, i)
-    earlier_sessions = [j for j in range(sessions.n) if sessions.start_day[j] < day_one]
+    earlier_sessions = [j for j, day in enumerate(sessions.start_day) if day < day_one]
     if earlier_sessions:
         j = max(earlier_sessions, key=sessions.start.__getitem__)
         if sessions.start[j] > last[0]:
@@ -686,14 +759,8 @@ def _history(ctx: _Context) -> None:
         days = float(day_one - last_day)
         f["recharge.dormancy_days"] = days
         if days >= limits.dormancy_days:
-            ctx.evidence("recharge.dormant_then_active", [last_ref, pay.ref(first)], n=2, value=round(days),
-                         strength=days)
-            item = ctx.signals.evidence[-1]
-            fields = _Fields(value=f"{days:.0f}", n=2, total=len(d))
-            text = ctx.k.data.evidence["recharge.dormant_then_active"]
-            ctx.signals.evidence[-1] = EvidenceItem(item.code, item.direction, text.summary_en.format_map(fields),
-                                                    text.summary_zh.format_map(fields), item.records, item.strength,
-                                                    item.value)
+            ctx.evidence("recharge.dormant_then_active", (last_ref, pay.ref(first)), n=2, value=round(days),
+                         strength=days, shown_value=f"{days:.0f}")
     account = ctx.case.account
     if account is not None and account.created_at is not None:
         age = (pay.at[first] - account.created_at).total_seconds() / 86400
@@ -705,23 +772,23 @@ def _history(ctx: _Context) -> None:
     if history:
         k = ctx.k
 
-        def monthly(indices: list[int]) -> float:
+        def monthly(indices: Any) -> float:
             months = {_day_info(k, pay.day[i])[2] for i in indices}
-            return _sum([pay.cny[i] for i in indices]) / len(months)
+            return pay.sum([pay.cny[i] for i in indices]) / len(months)
 
         before, during = monthly(history), monthly(d)
         if before > 0:
             ratio = during / before
             f["recharge.spend_vs_history_log2"] = math.log2(max(ratio, 1e-3))
             if ratio >= limits.spend_spike_ratio:
-                ctx.evidence("recharge.spend_spike", ctx.payment_refs(d), n=len(d), value=f"{ratio:.1f}",
+                ctx.evidence("recharge.spend_spike", pay.refs_of(d), n=len(d), value=f"{ratio:.1f}",
                              strength=ratio)
 
 
 def _devices(ctx: _Context) -> None:
     limits, f, pay, sessions = ctx.k.data.thresholds, ctx.features, ctx.pay, ctx.sessions
-    devices = {x for x in pay.device if x} | {x for x in sessions.device if x}
-    ips = {x for x in sessions.ip if x}
+    devices = {*pay.device, *sessions.device} - _NO_ID
+    ips = set(sessions.ip) - _NO_ID
     f["recharge.n_devices"] = float(len(devices)) if devices else math.nan
     f["sessions.n_ips"] = float(len(ips)) if ips else math.nan
     if len(devices) >= limits.many_devices or len(ips) >= limits.many_ips:
@@ -736,7 +803,10 @@ def _devices(ctx: _Context) -> None:
         refs = sorted({r.record: r for r in first_seen.values()}.values(),
                       key=lambda r: (r.at is None, r.at or datetime.min, r.record))
         value = max(len(devices), len(ips))
-        ctx.evidence("recharge.many_devices", refs[:MAX_RECORDS], n=len(refs), value=value, strength=value)
+        ctx.evidence("recharge.many_devices", tuple(refs[:MAX_RECORDS]), n=len(refs), value=value, strength=value)
+
+
+_NO_ID = frozenset((None, ""))
 
 
 def _mark_sessions(pay: _Payments, sessions: _Sessions, k: RechargeKnowledge) -> None:
@@ -748,39 +818,35 @@ def _mark_sessions(pay: _Payments, sessions: _Sessions, k: RechargeKnowledge) ->
     if not sessions.n or not pay.n:
         return
     starts, ends = sessions.start, sessions.end
-    running_end, latest = [], -math.inf
-    for end in ends:
-        if end > latest:  # an unknown (NaN) end never is
-            latest = end
-        running_end.append(latest)
+    # reach[b]: the latest end among the first b sessions (an unknown, NaN, end never is); -inf for none.
+    reach = list(accumulate(ends, max, initial=-math.inf))
+    begun = list(map(bisect_right, repeat(starts), pay.seconds))  # sessions begun by each payment
+    pay.in_session = inside = list(map(ge, map(reach.__getitem__, begun), pay.seconds))
     limits = k.data.thresholds
     evening, longest = limits.evening_starts, limits.max_session_hours * 3600
-    for i, t in enumerate(pay.seconds):
-        begun = bisect_right(starts, t)  # sessions begun by the payment
-        if not begun or running_end[begun - 1] < t:
-            continue
-        pay.in_session[i] = True
-        if pay.flags[i] & _NIGHT_BIT:
-            eve = pay.day[i] - 1
-            for j in range(bisect_left(starts, t - longest), begun):
-                if (sessions.start_day[j] == eve and sessions.records[j]["start"].time() >= evening
-                        and ends[j] >= t):
-                    pay.flags[i] |= _EVENING
+    flags = pay.flags
+    for i in compress(range(pay.n), inside):
+        if flags[i] & _NIGHT_BIT:
+            t, eve = pay.seconds[i], pay.day[i] - 1
+            for j in range(bisect_left(starts, t - longest), begun[i]):
+                if sessions.start_day[j] == eve and sessions.start_at[j].time() >= evening and ends[j] >= t:
+                    flags[i] |= _EVENING
                     break
 
 
 def _night_sessions(ctx: _Context) -> None:
     """Late-night payments inside a session begun the evening before, against those alone."""
     f, d, pay = ctx.features, ctx.dispute, ctx.pay
-    night = [i for i in d if pay.flags[i] & _NIGHT_BIT]
+    flags = ctx.of_dispute(pay.flags)
+    night = list(compress(d, map(and_, flags, repeat(_NIGHT_BIT))))
     evening = [i for i in night if pay.flags[i] & _EVENING]
     if ctx.sessions.n and d:
-        f["recharge.in_session_share"] = sum(1 for i in d if pay.in_session[i]) / len(d)
+        f["recharge.in_session_share"] = ctx.of_dispute(pay.in_session).count(True) / len(d)
         f["recharge.night_in_evening_session_share"] = len(evening) / len(night) if night else math.nan
     else:
         f["recharge.in_session_share"] = f["recharge.night_in_evening_session_share"] = math.nan
     if evening:
-        ctx.evidence("recharge.night_in_evening_session", ctx.payment_refs(evening), n=len(evening), total=len(night))
+        ctx.evidence("recharge.night_in_evening_session", pay.refs_of(evening), n=len(evening), total=len(night))
 
 
 def _session_features(ctx: _Context) -> None:
@@ -792,23 +858,29 @@ def _session_features(ctx: _Context) -> None:
                      "day_off_share", "median_minutes", "max_minutes"):
             f[f"sessions.{name}"] = math.nan
         return
-    known = [j for j in range(n) if s.end[j] == s.end[j]]  # NaN != NaN: the end is unknown
-    minutes = [s.minutes[j] for j in known]
+    known = list(compress(range(n), map(eq, s.end, s.end)))  # NaN != NaN: the end is unknown
+    minutes = s.minutes if len(known) == n else [s.minutes[j] for j in known]
+    school_minutes = s.school_minutes if len(known) == n else [s.school_minutes[j] for j in known]
     played = _sum(minutes)
-    f["sessions.school_hours_share"] = sum(s.in_school) / n
-    f["sessions.school_minutes_share"] = _sum([s.school_minutes[j] for j in known]) / played if played > 0 else math.nan
-    f["sessions.after_school_share"] = sum(1 for flags in s.flags if flags & _BIT["after_school"]) / n
-    f["sessions.late_night_share"] = sum(1 for flags in s.flags if flags & _NIGHT_BIT) / n
-    f["sessions.day_off_share"] = sum(1 for flags in s.flags if flags & _NO_CLASS) / n
+    f["sessions.school_hours_share"] = s.in_school.count(True) / n
+    f["sessions.school_minutes_share"] = _sum(school_minutes) / played if played > 0 else math.nan
+    f["sessions.after_school_share"] = _count_with(s.flags, _AFTER_BIT) / n
+    f["sessions.late_night_share"] = _count_with(s.flags, _NIGHT_BIT) / n
+    f["sessions.day_off_share"] = _count_with(s.flags, _NO_CLASS) / n
     f["sessions.median_minutes"] = _median(minutes) if minutes else math.nan
     f["sessions.max_minutes"] = max(minutes) if minutes else math.nan
-    at_school = [j for j in range(n) if s.in_school[j]]
+    at_school = list(compress(range(n), s.in_school))
     if at_school:
         total_minutes = round(_sum([s.school_minutes[j] for j in at_school]))
-        ctx.evidence("sessions.school_hours_play", [s.ref(j) for j in at_school[:MAX_RECORDS]],
+        ctx.evidence("sessions.school_hours_play", tuple(map(s.ref, at_school[:MAX_RECORDS])),
                      n=len(at_school), total=n, value=total_minutes)
     elif n >= 3 and len(known) == n:
-        ctx.evidence("sessions.out_of_school_play", [s.ref(j) for j in range(min(n, MAX_RECORDS))], n=n, total=n)
+        ctx.evidence("sessions.out_of_school_play", tuple(map(s.ref, range(min(n, MAX_RECORDS)))), n=n, total=n)
+
+
+def _count_with(flags: list[int], bits: int) -> int:
+    """How many of ``flags`` have any of ``bits``."""
+    return len(flags) - list(map(and_, flags, repeat(bits))).count(0)
 
 
 def _median(values: list[float]) -> float:
