@@ -57,7 +57,7 @@ from decimal import Decimal
 from functools import lru_cache, reduce
 from importlib import resources
 from itertools import accumulate, compress, islice, repeat
-from operator import add, and_, attrgetter, eq, ge, gt, is_, itemgetter, ne, not_, sub, truediv
+from operator import add, and_, attrgetter, eq, ge, gt, itemgetter, not_, or_, sub, truediv
 from pathlib import Path
 from typing import Any
 
@@ -248,8 +248,8 @@ _EPOCH_DAY = date(1970, 1, 1).toordinal()
 _FIELDS = attrgetter("__dict__")  # a record's field dict: each pydantic attribute read costs several lookups
 _TZINFO, _MICROSECONDS, _ORDINAL = attrgetter("tzinfo"), attrgetter("microsecond"), datetime.toordinal
 _AT, _START, _END, _STATUS = itemgetter("at"), itemgetter("start"), itemgetter("end"), itemgetter("status")
-_PAYMENT_COLUMNS = itemgetter("amount", "currency", "disputed", "item", "device_id", "id")
-_SESSION_COLUMNS = itemgetter("id", "device_id", "ip")
+_AMOUNT, _CURRENCY, _DISPUTED = itemgetter("amount"), itemgetter("currency"), itemgetter("disputed")
+_ITEM, _DEVICE, _ID, _IP = itemgetter("item"), itemgetter("device_id"), itemgetter("id"), itemgetter("ip")
 
 
 def _in_time_order(rows: list[dict], time_of: Any) -> tuple[list[dict], list[datetime], list[int] | range]:
@@ -276,7 +276,7 @@ def _epoch_seconds(times: list[datetime], days: list[int], minutes: list[int]) -
     if not times:
         return []
     zone = times[0].tzinfo
-    if zone is not None and all(map(is_, map(_TZINFO, times), repeat(zone))) and not any(map(_MICROSECONDS, times)):
+    if zone is not None and list(map(_TZINFO, times)).count(zone) == len(times) and not any(map(_MICROSECONDS, times)):
         offsets = list(map(zone.utcoffset, times))
         offset = offsets[0]
         if offset is not None and not offset.microseconds and offsets.count(offset) == len(offsets):
@@ -326,8 +326,12 @@ def _minute_flags(k: RechargeKnowledge, days: list[int]) -> dict[int, tuple[int,
 
 def _flags(k: RechargeKnowledge, days: list[int], minutes: list[int]) -> list[int]:
     """The WHEN flags of each moment: its date's flags and its time of day's on that kind of date."""
-    tables = _minute_flags(k, days)
-    return [tables[day][minute] for day, minute in zip(days, minutes, strict=True)]
+    try:
+        tables = k.day_minutes
+        return [tables[day][minute] for day, minute in zip(days, minutes, strict=True)]
+    except KeyError:  # a date not seen before
+        tables = _minute_flags(k, days)
+        return [tables[day][minute] for day, minute in zip(days, minutes, strict=True)]
 
 
 def _minutes_of_day(times: list[datetime]) -> list[int]:
@@ -338,14 +342,16 @@ def _sum(values: Any) -> float:
     """Sum in numpy's order (eight interleaved partial sums per block of up to 128, halves above),
     so features stay bit-identical to those the model was trained on.
 
-    reduce(add, ...) adds left to right as a loop would: lane j is values[j] + values[j + 8] + ...
+    Lane j adds values[j], values[j + 8], ... left to right: one map(add) per row of eight.
     """
     n = len(values)
     if n < 8:
         return reduce(add, values, 0.0)
     if n <= 128:
         tail = n - n % 8
-        r = [reduce(add, values[j:tail:8]) for j in range(8)]
+        r = values[:8]
+        for i in range(8, tail, 8):
+            r = list(map(add, r, values[i:i + 8]))
         total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
         return reduce(add, values[tail:], total)
     half = n // 2
@@ -379,7 +385,7 @@ class _Payments:
     def __init__(self, case: Case, k: RechargeKnowledge) -> None:
         rows = list(map(_FIELDS, case.recharges))
         index: list[int] | range = range(len(rows))
-        if not all(map(is_, map(_STATUS, rows), repeat(_SUCCESS))):
+        if list(map(_STATUS, rows)).count(_SUCCESS) != len(rows):
             index = [i for i, fields in enumerate(rows) if fields["status"] is _SUCCESS]
             rows = [rows[i] for i in index]
         rows, at, order = _in_time_order(rows, _AT)
@@ -390,21 +396,23 @@ class _Payments:
         minutes = _minutes_of_day(at)
         self.seconds = _epoch_seconds(at, self.day, minutes)
         self.flags = _flags(k, self.day, minutes)  # bits of FLAG_NAMES
-        amounts, currencies, disputed, items, devices, ids = zip(*map(_PAYMENT_COLUMNS, rows), strict=False) if n else ((),) * 6
-        self.disputed: tuple[bool, ...] = disputed
-        self.item: tuple[str | None, ...] = items  # as recorded
-        self.device: tuple[str | None, ...] = devices
+        # One column at a time: a map() per field costs less than a tuple per record transposed.
+        self.disputed: list[bool] = list(map(_DISPUTED, rows))
+        self.item: list[str | None] = list(map(_ITEM, rows))  # as recorded
+        self.device: list[str | None] = list(map(_DEVICE, rows))
+        amounts, currencies = list(map(_AMOUNT, rows)), list(map(_CURRENCY, rows))
         if currencies.count("CNY") == n:
             self.cny = list(map(float, amounts))
         else:
             self.cny = [float(a) if c == "CNY" else 0.0 for a, c in zip(amounts, currencies, strict=True)]
         self.whole_yuan = _whole_numbers(self.cny)
+        ids = list(map(_ID, rows))
         if None in ids or "" in ids:  # no id: the position in the case's list
             index = [index[o] for o in order]
             self.keys = [f"recharges/{rid}" if rid not in (None, "") else f"recharges/{i}"
                          for rid, i in zip(ids, index, strict=True)]
-        else:
-            self.keys = list(map("recharges/{}".format, ids))
+        else:  # ids are text (the schema's RecordId)
+            self.keys = list(map(add, repeat("recharges/"), ids))
         self.in_session = [False] * n
         self.refs: list[RecordRef | None] = [None] * n
 
@@ -430,8 +438,9 @@ class _Payments:
 
 
 def _excerpt(amount: Decimal, currency: str, item: str | None) -> str:
-    shown = f"¥{amount}" if currency == "CNY" else f"{amount} {currency}"
-    return f"{shown} {item}" if item else shown
+    # str(Decimal) is format(Decimal, ""), and concatenation costs half an f-string here
+    shown = "¥" + str(amount) if currency == "CNY" else f"{amount} {currency}"
+    return shown + " " + item if item else shown
 
 
 class _Sessions:
@@ -441,7 +450,7 @@ class _Sessions:
         limits = k.data.thresholds
         rows, starts_at, self.index = _in_time_order(list(map(_FIELDS, case.sessions)), _START)
         self.records, self.start_at = rows, starts_at
-        self.n = n = len(rows)
+        self.n = len(rows)
         self.start_day = days = list(map(_ORDINAL, starts_at))
         minute = _minutes_of_day(starts_at)
         self.start = start = _epoch_seconds(starts_at, days, minute)
@@ -452,7 +461,7 @@ class _Sessions:
         if clipped:
             warnings.append(f"{clipped} login sessions longer than {limits.max_session_hours:g} h were "
                             f"clipped (a logout was probably never recorded)")
-        self.id, self.device, self.ip = zip(*map(_SESSION_COLUMNS, rows), strict=False) if n else ((),) * 3
+        self.id, self.device, self.ip = list(map(_ID, rows)), list(map(_DEVICE, rows)), list(map(_IP, rows))
 
     @staticmethod
     def _ends(rows: list[dict], starts_at: list[datetime], start: list[float],
@@ -606,23 +615,30 @@ def _timing(ctx: _Context) -> None:
     f["recharge.max_amount_cny"] = max(amounts) if n else math.nan
     # The disputed payments grouped by their WHEN flags (in order of first appearance): a handful
     # of groups, whatever n is.
-    when = list(map(and_, ctx.of_dispute(pay.flags), repeat(_WHEN_BITS)))
-    groups = {flags: list(compress(d, map(eq, when, repeat(flags)))) for flags in dict.fromkeys(when)}
+    groups: dict[int, list[int]] = {}
+    for i, flags in zip(d, map(and_, ctx.of_dispute(pay.flags), repeat(_WHEN_BITS)), strict=True):
+        groups.setdefault(flags, []).append(i)
     cny = pay.cny
     paid_by_group = {flags: pay.sum([cny[i] for i in members]) for flags, members in groups.items()}
-    texts = ctx.k.data.evidence
-    for name in WHEN:
-        bit = _BIT[name]
+    texts, present = ctx.k.data.evidence, reduce(or_, groups, 0)
+    for bit, share_name, amount_share_name, code in _WHEN_NAMES:
+        if not bit & present:  # no payment at such a time: shares of nothing (0 / n, 0.0 / total)
+            f[share_name] = 0 / n if n else math.nan
+            f[amount_share_name] = 0.0 / total if total > 0 else math.nan
+            continue
         chosen = [flags for flags in groups if flags & bit]
         count = sum(len(groups[flags]) for flags in chosen)
         paid = pay.sum([paid_by_group[flags] for flags in chosen])
-        f[f"recharge.{name}_share"] = count / n if n else math.nan
-        f[f"recharge.{name}_amount_share"] = paid / total if total > 0 else math.nan
-        code = f"recharge.{name}"
+        f[share_name] = count / n if n else math.nan
+        f[amount_share_name] = paid / total if total > 0 else math.nan
         if count and code in texts:
             hits = sorted(i for flags in chosen for i in groups[flags]) if len(chosen) > 1 else groups[chosen[0]]
             ctx.evidence(code, pay.refs_of(hits), n=count, amount=paid, share=paid / total if total > 0 else None)
 
+
+# Each WHEN flag's bit, its two feature names and its evidence code (named once, not per case).
+_WHEN_NAMES = tuple((_BIT[name], f"recharge.{name}_share", f"recharge.{name}_amount_share", f"recharge.{name}")
+                    for name in WHEN)
 
 def _mark_bursts(pay: _Payments, limits: Thresholds) -> list[int]:
     """Flag runs of payments each within ``burst_minutes`` of the previous; returns each run's size."""
@@ -632,7 +648,7 @@ def _mark_bursts(pay: _Payments, limits: Thresholds) -> list[int]:
     gaps = map(sub, islice(seconds, 1, None), seconds)  # from each payment's predecessor
     starts = [0, *compress(range(1, pay.n), map(gt, gaps, repeat(limits.burst_minutes * 60))), pay.n]
     sizes = list(map(sub, islice(starts, 1, None), starts))
-    for begin, size in zip(starts, sizes, strict=False):
+    for begin, size in zip(starts, sizes, strict=False):  # sizes: one fewer
         if size >= limits.burst_min_payments:
             flags[begin:begin + size] = [bits | _IN_BURST for bits in flags[begin:begin + size]]
     return sizes
@@ -664,28 +680,24 @@ def _bursts(ctx: _Context, runs: list[int]) -> None:
 
 def _by_day(days: list[int], amounts: list[float]) -> list[float]:
     """The amount paid on each day (each a sum from 0.0 in time order)."""
-    if any(map(gt, days, islice(days, 1, None))):  # out of order (times in several zones): a dict
-        by_day: dict[int, float] = defaultdict(float)
-        for day, amount in zip(days, amounts, strict=True):
-            by_day[day] += amount
-        return list(by_day.values())
-    cuts = [0, *compress(range(1, len(days)), map(ne, islice(days, 1, None), days)), len(days)]
-    return [reduce(add, amounts[a:b], 0.0) for a, b in zip(cuts, islice(cuts, 1, None), strict=False)]
+    by_day: dict[int, float] = defaultdict(float)
+    for day, amount in zip(days, amounts, strict=True):
+        by_day[day] += amount
+    return list(by_day.values())
 
 
 def _busiest_hour(seconds: list[float], amounts: list[float]) -> float:
-    """The largest amount paid within one hour: for each payment, the window [t - 1 h, t]."""
+    """The largest amount paid within one hour: for each payment, the window [t - 1 h, t] (two pointers)."""
     cumulative = list(accumulate(amounts, initial=0.0))  # cumulative[i + 1]: paid up to payment i
-    if any(map(gt, seconds, islice(seconds, 1, None))):  # out of time order (a clock change): walk the window
-        best, first = -math.inf, 0
-        for i, t in enumerate(seconds):
-            since = t - 3600
-            while seconds[first] < since:
-                first += 1
-            best = max(best, cumulative[i + 1] - cumulative[first])
-        return best
-    firsts = map(bisect_left, repeat(seconds), map(sub, seconds, repeat(3600)))  # each window's first payment
-    return max(map(sub, islice(cumulative, 1, None), map(cumulative.__getitem__, firsts)))
+    best, first = -math.inf, 0
+    for t, running in zip(seconds, islice(cumulative, 1, None), strict=True):
+        since = t - 3600
+        while seconds[first] < since:
+            first += 1
+        window = running - cumulative[first]
+        if window > best:  # max(best, window), without the call
+            best = window
+    return best
 
 
 def _spending(ctx: _Context) -> None:
@@ -714,7 +726,7 @@ def _spending(ctx: _Context) -> None:
     items = list(map(trimmed.__getitem__, recorded))  # "" when none
     days = ctx.of_dispute(pay.day)
     # Repeats: payments with an item, less the distinct (day, item) pairs among them.
-    pairs = len(set(zip(days, items, strict=False))) - len(set(compress(days, map(not_, items))))
+    pairs = len(set(zip(days, items, strict=True))) - len(set(compress(days, map(not_, items))))
     repeats = n - items.count("") - pairs
     f["recharge.same_item_repeat_share"] = repeats / n if n else math.nan
     words = ctx.k.membership_words
