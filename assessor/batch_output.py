@@ -17,8 +17,6 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from itertools import chain, repeat
-from operator import is_, itemgetter
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -28,11 +26,14 @@ from pydantic_core import PydanticSerializationError, to_json
 from assessor.frame import Lang, headers
 from assessor.privacy import scrub
 from assessor.schema import (
+    _RULE_FAMILY,
     ASSESSMENT_FORMAT,
+    FAMILY_NAMES,
     Assessment,
     Contribution,
     Coverage,
     EvidenceRef,
+    FamilyTotal,
     Finding,
     ModelInfo,
     Reason,
@@ -40,7 +41,6 @@ from assessor.schema import (
     RuleApplied,
     RulebookInfo,
     TopReasons,
-    family_totals,
 )
 
 OutputKind = Literal["jsonl", "csv", "xlsx"]
@@ -128,11 +128,10 @@ def assessment_data_line(data: dict[str, Any], *, redact: bool = True) -> str | 
     ``None`` is returned, for the caller to build the model, if any differs or a value is one
     JSON does not hold.
     """
-    if not _layout_matches(data):
+    if not (_FAMILIES_MATCH and _layout_matches(data)):
         return None
     out = {"format": ASSESSMENT_FORMAT, **data}
-    out["families"] = [f.model_dump() for f in family_totals([_Row(c) for c in data["contributions"]],
-                                                             [_Row(r) for r in data["rules"]])]
+    out["families"] = _family_totals(data["contributions"], data["rules"])
     if tuple(out) != _ASSESSMENT_KEYS:
         return None
     if redact:
@@ -145,16 +144,26 @@ def assessment_data_line(data: dict[str, Any], *, redact: bool = True) -> str | 
         return None
 
 
-class _Row:
-    """A contribution's or rule's fields as attributes, for :func:`family_totals`."""
+def _family_totals(contributions: list[dict[str, Any]], rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`assessor.schema.family_totals` of the data, as the plain data its models dump.
 
-    __slots__ = ("id", "source", "effect", "weight")
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.id = data["id"]
-        self.source = data.get("source")
-        self.effect = data.get("effect")
-        self.weight = data["weight"]
+    The same sums in the same order; summed here from the dicts rather than from a model or
+    an object built for each of the scores of contributions. A test pins the text to the model's.
+    """
+    totals: dict[str, float] = {}
+    for c in contributions:
+        totals[c["source"]] = totals.get(c["source"], 0.0) + c["weight"]
+    for r in rules:
+        if r["effect"] == "weight" and r["weight"]:
+            prefix = r["id"].split(".", 1)[0]
+            family = _RULE_FAMILY.get(prefix, prefix)
+            totals[family] = totals.get(family, 0.0) + r["weight"]
+    out = []
+    for family, weight in sorted(totals.items(), key=lambda kv: (-abs(kv[1]), kv[0])):
+        en, zh = FAMILY_NAMES.get(family, (family, family))
+        out.append({"family": family, "weight": round(weight, 6), "summary": f"{en}: {weight:+.2f}",
+                    "summary_zh": f"{zh}：{weight:+.2f}"})
+    return out
 
 
 def _fields(model: type[BaseModel]) -> tuple[str, ...]:
@@ -169,36 +178,25 @@ _EVIDENCE_KEYS = _fields(EvidenceRef)
 _SINGLE = {"coverage": _fields(Coverage), "model": _fields(ModelInfo), "rulebook": _fields(RulebookInfo),
            "top_reasons": _fields(TopReasons)}
 _REASON_KEYS = _fields(Reason)
+# _family_totals writes FamilyTotal's fields itself: the fast line holds only while they are these.
+_FAMILIES_MATCH = _fields(FamilyTotal) == ("family", "weight", "summary", "summary_zh")
 
 
 def _layout_matches(data: dict[str, Any]) -> bool:
-    """Whether every object of the data has exactly its model's fields, in order (plain values only).
-
-    Checked on every assessment, not once per engine: the data is a plain dict anyone may edit.
-    The checks run as C-level map/all over each list (no Python loop per object), which makes
-    them cheap enough to keep for the hundreds of objects an assessment holds.
-    """
+    """Whether every object of the data has exactly its model's fields, in order (plain values only)."""
     if tuple(data) != _DATA_KEYS or type(data["prior"]) is not float or type(data["case_id"]) is not str:
         return False
     for key, keys in _NESTED.items():
-        items = data[key]
-        if not _all_have_keys(items, keys):
-            return False
-        if "evidence" in keys and not _all_have_keys(list(chain.from_iterable(map(_EVIDENCE, items))),
-                                                    _EVIDENCE_KEYS):
-            return False
+        for item in data[key]:
+            if type(item) is not dict or tuple(item) != keys:
+                return False
+            for ref in item.get("evidence", ()):
+                if type(ref) is not dict or tuple(ref) != _EVIDENCE_KEYS:
+                    return False
     for key, keys in _SINGLE.items():
         if type(data[key]) is not dict or tuple(data[key]) != keys:
             return False
-    return all(_all_have_keys(side, _REASON_KEYS) for side in data["top_reasons"].values())
-
-
-_EVIDENCE = itemgetter("evidence")
-
-
-def _all_have_keys(objects: list[Any], keys: tuple[str, ...]) -> bool:
-    """Whether every object is a dict whose keys are ``keys``, in that order."""
-    return all(map(is_, map(type, objects), repeat(dict))) and all(map(keys.__eq__, map(tuple, objects)))
+    return all(type(r) is dict and tuple(r) == _REASON_KEYS for side in data["top_reasons"].values() for r in side)
 
 
 # --------------------------------------------------------------------------- atomic files

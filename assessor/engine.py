@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from operator import itemgetter, neg
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +201,7 @@ class _ModelFeature:
     label: FeatureLabel
     # Per bin: (weight as reported, the direction whose evidence backs it), or None for a bin that adds nothing.
     bins: tuple[tuple[float, Direction] | None, ...] = ()
-    zero_reads_none: bool = False  # a zero reads "none found" (see _format_value)
+    zero_reads_none: bool = False  # a zero reads "none found" (see _shown_value)
     as_percent: bool = False
 
     @classmethod
@@ -271,11 +272,11 @@ class Engine:
         cache = _RefCache(json_times=json_times)
         contributions = self._model_contributions(signals, _missing_families(coverage), cache)
         rules, floors, ceilings = self._apply_rules(signals, cache)
-        log_odds = logit(prior) + sum(c["weight"] for c in contributions) + sum(r["weight"] or 0.0 for r in rules)
+        log_odds = logit(prior) + sum(map(_WEIGHT, contributions)) + sum(r["weight"] or 0.0 for r in rules)
         log_odds, bound_rules = self._bound(log_odds, floors, ceilings)
         probability = sigmoid(log_odds)
         payments, attributable, disputed = self._attribute(case, signals, log_odds)
-        contributions.sort(key=lambda c: -abs(c["weight"]))
+        contributions = _largest_first(contributions)
         all_rules = sorted(rules, key=lambda r: -abs(r["weight"] or 0.0)) + bound_rules
         return {
             "case_id": case.case_id,
@@ -302,7 +303,9 @@ class Engine:
         if card is None:
             return []
         features = signals.features
-        values = [math.nan if spec.source in missing else _as_float(features.get(spec.name, math.nan))
+        nan = math.nan
+        # Each value as the model reads it (numpy's float conversion: None is missing).
+        values = [nan if spec.source in missing or (value := features.get(spec.name)) is None else float(value)
                   for spec in self._model_features]
         if all(v != v for v in values):  # NaN != NaN
             return []  # no behavioural or chat evidence at all: the model has nothing to say
@@ -456,13 +459,6 @@ class Engine:
         return warnings
 
 
-def _as_float(value: Any) -> float:
-    """A feature value as the model reads it (numpy's float conversion: None is missing)."""
-    if value is None:
-        return math.nan
-    return float(value)
-
-
 MISSING_TEXT = {
     "chats": "chat logs were not supplied",
     "sessions": "login sessions were not supplied",
@@ -474,13 +470,30 @@ MISSING_TEXT = {
 
 def _top_reasons(contributions: list[dict[str, Any]], rules: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """At most four principal reasons on each side, like credit-decision 'principal reasons'."""
-    items = [(c["id"], c["weight"], c["summary"], c["summary_zh"]) for c in contributions if c["source"] != "model"]
-    items += [(r["id"], r["weight"], r["summary"], r["summary_zh"]) for r in rules
-              if r["effect"] == "weight" and r["weight"]]
-    minor = sorted((i for i in items if i[1] > 0), key=lambda i: -i[1])[:TOP_REASONS]
-    adult = sorted((i for i in items if i[1] < 0), key=lambda i: i[1])[:TOP_REASONS]
-    as_dict = lambda i: {"id": i[0], "weight": round(i[1], 3), "summary": i[2], "summary_zh": i[3]}  # noqa: E731
-    return {"minor": [as_dict(i) for i in minor], "adult": [as_dict(i) for i in adult]}
+    reasons = [c for c in contributions if c["source"] != "model"]
+    reasons += [r for r in rules if r["effect"] == "weight" and r["weight"]]
+    # Largest weight first, ties in the order given (a reverse sort keeps ties in order); NaN is on neither side.
+    minor = sorted([r for r in reasons if r["weight"] > 0], key=_WEIGHT, reverse=True)[:TOP_REASONS]
+    adult = sorted([r for r in reasons if r["weight"] < 0], key=_WEIGHT)[:TOP_REASONS]
+    return {"minor": [_reason(r) for r in minor], "adult": [_reason(r) for r in adult]}
+
+
+def _reason(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"id": entry["id"], "weight": round(entry["weight"], 3), "summary": entry["summary"],
+            "summary_zh": entry["summary_zh"]}
+
+
+_WEIGHT = itemgetter("weight")
+
+
+def _largest_first(contributions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The contributions by absolute weight, largest first, ties in the order given.
+
+    The same stable sort as ``sort(key=lambda c: -abs(c["weight"]))``, with the keys worked
+    out by C-level maps rather than a Python call per contribution.
+    """
+    keys = list(map(neg, map(abs, map(_WEIGHT, contributions))))
+    return list(map(contributions.__getitem__, sorted(range(len(keys)), key=keys.__getitem__)))
 
 
 FAMILY_ZH = {"chat": "聊天", "recharge": "充值", "sessions": "登录", "real_name": "实名", "face_check": "人脸识别"}
@@ -504,11 +517,6 @@ def _fill(template: str, items: list[EvidenceItem]) -> str:
         return template
 
 
-def _format_value(name: str, value: float) -> tuple[str, str]:
-    """The feature's value as read out (en, zh); a zero count reads "none found" (its absence is the reason)."""
-    return _shown_value(_ModelFeature.of(name, [], [], _fallback_label(name)), float(value))
-
-
 def _zero_reads_none(name: str) -> bool:
     return "count" in name or name.startswith(("chat.n_", "recharge.n_", "sessions.n_"))
 
@@ -518,6 +526,7 @@ def _as_percent(name: str) -> bool:
 
 
 def _shown_value(spec: _ModelFeature, value: float) -> tuple[str, str]:
+    """The feature's value as read out (en, zh); a zero count reads "none found" (its absence is the reason)."""
     if value == 0 and spec.zero_reads_none:
         return "none found", "未发现"
     if spec.as_percent:
