@@ -7,11 +7,14 @@ lexicon files in ``assessor/data/lexicon/`` (no word segmentation): each categor
 into a trie-shaped regular expression. Traditional characters are mapped to simplified first,
 full-width characters folded (NFKC), English lower-cased.
 
-Speed (a case has ~150 lines, and most of them say nothing): a case's messages are normalised in one
-go, and one Aho-Corasick pass per language and speaker group over all of them (the "gate") tells
-which categories have a term in which message. Only those categories' expressions, and the age
-patterns of messages holding a number, run on a message, so the results are those of trying every
-expression on every message. A message's reading is remembered by its text (see ``ChatKnowledge``).
+Speed (a case has ~150 lines, and most of them say nothing): the per-line steps (looking up
+remembered readings, finding the lines that say something) run as ``map``/``compress`` chains,
+C loops rather than Python ones. The messages not remembered are normalised in one go, and one
+Aho-Corasick pass per language and speaker group over all of them (the "gate") tells which
+categories have a term in which message. Only those categories' expressions, and the age patterns
+of messages holding a number, run on a message, so the results are those of trying every
+expression on every message. A message's reading is remembered by its text and side (see
+``ChatKnowledge``); features and summaries are built from tables made once per lexicon.
 
 Cheap grammar, from the lexicon's ``[grammar]`` lists, applied to the words just before a hit in
 the same clause: a negation ("我不是小学生", "不上班", "not in school") cancels it; for
@@ -55,6 +58,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import accumulate, compress, count, repeat
 from operator import add, attrgetter, getitem, is_, is_not, not_
+from string import Formatter
 from typing import Any
 
 from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
@@ -518,8 +522,8 @@ class _MessageReader:
         if not self.hits and not self.negated:
             return _NOTHING
         quoted = original if len(original) == len(text) else text  # the text as written, when positions agree
-        return _Reading(tuple((code, self.values.get(code), _excerpt(quoted, start, end))
-                              for code, (start, end) in self.hits.items()), self.negated)
+        return _Reading(tuple([(code, self.values.get(code), _excerpt(quoted, start, end))
+                               for code, (start, end) in self.hits.items()]), self.negated)
 
     def _categories(self, lang: _Language, found: set[str]) -> None:
         """Adult categories are read first: a minor hit inside an adult one ("辅导作业") is the adult's."""
@@ -638,14 +642,14 @@ def _read_case(knowledge: ChatKnowledge, case: Case) -> tuple[list[_Reading], li
     pairs = map(knowledge.memo.get, map(_TEXT, chats), repeat(_UNREAD))
     readings = list(map(getitem, pairs, map(is_not, speakers, repeat(Speaker.account))))
     if None in readings:
-        readings = _read_new(knowledge, case, speakers, readings)
+        readings = _read_new(knowledge, case, list(map(_TEXT, chats)), speakers, readings)
     return readings, speakers
 
 
 _UNREAD = (None, None)  # the memo's pair for a text not read yet
 
 
-def _read_new(knowledge: ChatKnowledge, case: Case, speakers: list[Speaker],
+def _read_new(knowledge: ChatKnowledge, case: Case, texts: list[str], speakers: list[Speaker],
               readings: list[_Reading | None]) -> list[_Reading]:
     """``readings`` with its gaps (None) filled: each distinct text not remembered is read once per
     side (the account's, another player's), and remembered.
@@ -653,10 +657,12 @@ def _read_new(knowledge: ChatKnowledge, case: Case, speakers: list[Speaker],
     A reading that used the message's year (a birth year such as "我是10后") is read again with
     each line's year and not remembered: the same words dated another year may mean another age.
     """
-    chats, memo = case.chats, knowledge.memo
-    missing = list(compress(range(len(chats)), map(is_, readings, repeat(None))))
-    texts = list(map(_TEXT, map(chats.__getitem__, missing)))
-    others = list(map(is_not, map(speakers.__getitem__, missing), repeat(Speaker.account)))  # the side
+    memo = knowledge.memo
+    missing = list(compress(range(len(texts)), map(is_, readings, repeat(None))))
+    if len(missing) < len(texts):
+        texts = list(map(texts.__getitem__, missing))
+        speakers = list(map(speakers.__getitem__, missing))
+    others = list(map(is_not, speakers, repeat(Speaker.account)))  # the side of each missing message
     if len(memo) + len(missing) > MEMO_SIZE:
         memo.clear()  # what was looked up stays valid: only later lookups miss
     read: tuple[dict[str, _Reading], dict[str, _Reading]] = ({}, {})
@@ -665,8 +671,8 @@ def _read_new(knowledge: ChatKnowledge, case: Case, speakers: list[Speaker],
         group = list(dict.fromkeys(compress(texts, of_side)))  # distinct, in order
         if group:
             group_readings, group_dated = _read_group(knowledge, group, side == 0)
-            read[side].update(zip(group, group_readings, strict=False))
-            for text, reading in zip(group, group_readings, strict=False):
+            read[side].update(zip(group, group_readings, strict=True))
+            for text, reading in zip(group, group_readings, strict=True):
                 memo.setdefault(text, [None, None])[side] = reading
             for i in group_dated:
                 memo[group[i]][side] = None
@@ -675,11 +681,11 @@ def _read_new(knowledge: ChatKnowledge, case: Case, speakers: list[Speaker],
     if len(missing) == len(readings):
         readings = list(filled)
     else:
-        for index, reading in zip(missing, filled, strict=False):
+        for index, reading in zip(missing, filled, strict=True):
             readings[index] = reading
     if dated:
-        _read_dated(knowledge, case, [(index, text, other) for index, text, other in zip(missing, texts, others, strict=False)
-                                      if (text, other) in dated], readings)
+        _read_dated(knowledge, case, [(index, text, other) for index, text, other
+                                      in zip(missing, texts, others, strict=True) if (text, other) in dated], readings)
     return readings  # type: ignore[return-value]
 
 
@@ -751,6 +757,8 @@ class _Tally:
 
 def _excerpt(text: str, start: int, end: int) -> str:
     """At most EXCERPT characters around the hit (a longer hit is cut with "…", as record_ref does)."""
+    if len(text) <= EXCERPT:  # most chat lines: the window below would be the whole text
+        return text.strip()
     room = max(0, EXCERPT - (end - start))
     lo = max(0, start - room // 2)
     hi = min(len(text), end + (room - (start - lo)))
@@ -776,7 +784,6 @@ def extract(case: Case, knowledge: ChatKnowledge | None = None) -> Signals:
     n_own = speakers.count(Speaker.account)
     tallies: dict[str, _Tally] = {}
     negated = 0
-    # Only the messages that say something (most say nothing), found without a Python-level loop.
     for index in compress(count(), map(is_not, readings, repeat(_NOTHING))):
         reading = readings[index]
         negated += reading.negated
@@ -801,14 +808,48 @@ class _Code:
     code: str  # "chat.school_life"
     direction: Direction
     of_others: bool  # counted over other players' messages
-    summary_en: str
-    summary_zh: str
+    summary_en: _Template
+    summary_zh: _Template
 
 
 def _codes(meta: Any) -> dict[str, _Code]:
     infos = {**meta.statements, **meta.categories}
     return {name: _Code(f"chat.{name}", Direction(info.direction), getattr(info, "applies_to", "own") == "other",
-                        info.summary_en, info.summary_zh) for name, info in infos.items()}
+                        _Template.parse(info.summary_en), _Template.parse(info.summary_zh))
+            for name, info in infos.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """A summary template, parsed once: ``str.format_map`` parses the whole template on every call.
+
+    ``parts`` holds (literal text, field name or None, format spec) when every field is a plain
+    ``{name}`` or ``{name:spec}``; any other template is left to ``format_map``.
+    """
+
+    text: str
+    parts: tuple[tuple[str, str | None, str], ...] | None
+
+    @classmethod
+    def parse(cls, text: str) -> _Template:
+        try:
+            parsed = list(Formatter().parse(text))
+        except ValueError:
+            return cls(text, None)
+        plain = all(name is None or (name.isidentifier() and conversion is None and "{" not in spec)
+                    for _, name, spec, conversion in parsed)
+        return cls(text, tuple((literal, name, spec or "") for literal, name, spec, _ in parsed) if plain else None)
+
+    def render(self, fields: _Fields) -> str:
+        """``text.format_map(fields)``."""
+        if self.parts is None:
+            return self.text.format_map(fields)
+        out = []
+        for literal, name, spec in self.parts:
+            out.append(literal)
+            if name is not None:
+                out.append(format(fields[name], spec))
+        return "".join(out)
 
 
 def _signals(knowledge: ChatKnowledge, tallies: dict[str, _Tally], negated: int, n_own: int,
@@ -887,8 +928,8 @@ def _evidence(spec: _Code, tally: _Tally, n_own: int, n_other: int) -> EvidenceI
     return EvidenceItem(
         code=spec.code,
         direction=spec.direction,
-        summary_en=spec.summary_en.format_map(placeholders),
-        summary_zh=spec.summary_zh.format_map(placeholders),
+        summary_en=spec.summary_en.render(placeholders),
+        summary_zh=spec.summary_zh.render(placeholders),
         records=tuple(tally.records),
         strength=float(tally.count),
         value=value,
