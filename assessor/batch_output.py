@@ -26,9 +26,7 @@ from pydantic_core import PydanticSerializationError, to_json
 from assessor.frame import Lang, headers
 from assessor.privacy import scrub
 from assessor.schema import (
-    _RULE_FAMILY,
     ASSESSMENT_FORMAT,
-    FAMILY_NAMES,
     Assessment,
     Contribution,
     Coverage,
@@ -41,6 +39,7 @@ from assessor.schema import (
     RuleApplied,
     RulebookInfo,
     TopReasons,
+    family_total_data,
 )
 
 OutputKind = Literal["jsonl", "csv", "xlsx"]
@@ -131,7 +130,8 @@ def assessment_data_line(data: dict[str, Any], *, redact: bool = True) -> str | 
     if not (_FAMILIES_MATCH and _layout_matches(data)):
         return None
     out = {"format": ASSESSMENT_FORMAT, **data}
-    out["families"] = _family_totals(data["contributions"], data["rules"])
+    out["families"] = family_total_data([(c["source"], c["weight"]) for c in data["contributions"]],
+                                        [(r["id"], r["effect"], r["weight"]) for r in data["rules"]])
     if tuple(out) != _ASSESSMENT_KEYS:
         return None
     if redact:
@@ -142,28 +142,6 @@ def assessment_data_line(data: dict[str, Any], *, redact: bool = True) -> str | 
         return to_json(out, inf_nan_mode="null").decode()
     except PydanticSerializationError:  # a value JSON cannot hold: the model will say which
         return None
-
-
-def _family_totals(contributions: list[dict[str, Any]], rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """:func:`assessor.schema.family_totals` of the data, as the plain data its models dump.
-
-    The same sums in the same order; summed here from the dicts rather than from a model or
-    an object built for each of the scores of contributions. A test pins the text to the model's.
-    """
-    totals: dict[str, float] = {}
-    for c in contributions:
-        totals[c["source"]] = totals.get(c["source"], 0.0) + c["weight"]
-    for r in rules:
-        if r["effect"] == "weight" and r["weight"]:
-            prefix = r["id"].split(".", 1)[0]
-            family = _RULE_FAMILY.get(prefix, prefix)
-            totals[family] = totals.get(family, 0.0) + r["weight"]
-    out = []
-    for family, weight in sorted(totals.items(), key=lambda kv: (-abs(kv[1]), kv[0])):
-        en, zh = FAMILY_NAMES.get(family, (family, family))
-        out.append({"family": family, "weight": round(weight, 6), "summary": f"{en}: {weight:+.2f}",
-                    "summary_zh": f"{zh}：{weight:+.2f}"})
-    return out
 
 
 def _fields(model: type[BaseModel]) -> tuple[str, ...]:
@@ -178,7 +156,7 @@ _EVIDENCE_KEYS = _fields(EvidenceRef)
 _SINGLE = {"coverage": _fields(Coverage), "model": _fields(ModelInfo), "rulebook": _fields(RulebookInfo),
            "top_reasons": _fields(TopReasons)}
 _REASON_KEYS = _fields(Reason)
-# _family_totals writes FamilyTotal's fields itself: the fast line holds only while they are these.
+# family_total_data writes FamilyTotal's fields as plain keys: the fast line holds only while they are these.
 _FAMILIES_MATCH = _fields(FamilyTotal) == ("family", "weight", "summary", "summary_zh")
 
 

@@ -690,19 +690,26 @@ class FamilyTotal(_Out):
 
 def family_totals(contributions: list[Contribution], rules: list[RuleApplied]) -> list[FamilyTotal]:
     """Contributions and rule weights summed per evidence family, largest first."""
+    return [FamilyTotal(**total) for total in family_total_data(
+        [(c.source, c.weight) for c in contributions], [(r.id, r.effect, r.weight) for r in rules])]
+
+
+def family_total_data(weights: list[tuple[str, float]], rules: list[tuple[str, str, float]]) -> list[dict[str, Any]]:
+    """:func:`family_totals` as plain data, from (source, weight) of each contribution and
+    (id, effect, weight) of each rule: what the batch writes without building models."""
     totals: dict[str, float] = {}
-    for c in contributions:
-        totals[c.source] = totals.get(c.source, 0.0) + c.weight
-    for r in rules:
-        if r.effect == "weight" and r.weight:
-            prefix = r.id.split(".", 1)[0]
+    for source, weight in weights:
+        totals[source] = totals.get(source, 0.0) + weight
+    for rule_id, effect, weight in rules:
+        if effect == "weight" and weight:
+            prefix = rule_id.split(".", 1)[0]
             family = _RULE_FAMILY.get(prefix, prefix)
-            totals[family] = totals.get(family, 0.0) + r.weight
+            totals[family] = totals.get(family, 0.0) + weight
     out = []
     for family, weight in sorted(totals.items(), key=lambda kv: (-abs(kv[1]), kv[0])):
         en, zh = FAMILY_NAMES.get(family, (family, family))
-        out.append(FamilyTotal(family=family, weight=round(weight, 6), summary=f"{en}: {weight:+.2f}",
-                               summary_zh=f"{zh}：{weight:+.2f}"))
+        out.append({"family": family, "weight": round(weight, 6), "summary": f"{en}: {weight:+.2f}",
+                    "summary_zh": f"{zh}：{weight:+.2f}"})
     return out
 
 
