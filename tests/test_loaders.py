@@ -413,3 +413,74 @@ def test_arbitrary_csv_table_sets_never_crash(tmp_path, rows):
     (tmp_path / "cases.csv").write_text("case_id,timezone,real_name_birth_date\nA,,\n", encoding="utf-8")
     (tmp_path / "recharges.csv").write_text("case_id,at,amount\n" + text, encoding="utf-8", errors="surrogatepass")
     _only_cases_or_errors(tmp_path)
+
+
+# ------------------------------------------------------------------ the parser agrees with json.loads
+
+def _identical(a, b) -> bool:
+    """Equal as JSON values and of the same Python types, keys in the same order, NaN equal to NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_identical(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_identical, a, b))
+    if isinstance(a, float):
+        return (a != a and b != b) or (a == b and str(a) == str(b))  # str tells -0.0 from 0.0
+    return a == b
+
+
+# Pieces of JSON and near-JSON: numbers at the edges of what a float or an int holds, escapes,
+# surrogates, the non-standard constants json.loads accepts, and text it refuses.
+_JSON_PIECES = st.sampled_from([
+    "{", "}", "[", "]", ",", ":", " ", "\t", "\n", "\r", "\x0c", '"', '"a"', '"case_id"', "0", "-0", "-0.0", "1",
+    "1.5", "1e400", "-1e400", "1e-400", "2.5e-324", "1.7976931348623157e308", "9223372036854775808",
+    "18446744073709551616", "123456789012345678901234567890", "0.1", "1.", ".5", "01", "+1", "1E5", "1e",
+    "NaN", "Infinity", "-Infinity", "nan", "+Infinity", "true", "false", "null", "True", '"\\ud800"',
+    '"\\ud83d\\ude00"', '"\\udc00\\ud800"', '"\\u0000"', '"\\x41"', '"\\/"', '"\x1f"', '"\x7f"', '"微信"', "\ufeff",
+    '"\\u00e9"', '"é"', "'a'",
+])
+
+
+def _read_as_text(raw: bytes, number: int):
+    """What a line read as text gives: decoded (BOM, GB18030), then json.loads."""
+    from assessor.io.jsonio import NOT_TEXT, _decode, parse_line
+
+    try:
+        text = _decode(raw, first=number == 1)
+    except UnicodeDecodeError:
+        return NOT_TEXT
+    item = parse_line("in.jsonl", 2, text)  # a str line takes the general path; 2: the BOM is gone
+    return item.message if isinstance(item, CaseError) else (None if item is None else item.payload)
+
+
+_json_lines = (st.lists(_JSON_PIECES, max_size=14).map("".join)
+               | st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                              lambda inner: st.lists(inner, max_size=4)
+                              | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+                              max_leaves=20).map(lambda v: json.dumps({"case_id": "A", "v": v}, ensure_ascii=False)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=_json_lines.map(lambda t: t.encode("utf-8", "surrogatepass")) | st.binary(max_size=40)
+       | _json_lines.map(lambda t: t.encode("gb18030", "replace")),
+       number=st.sampled_from([1, 2]))
+def test_a_json_line_is_read_to_exactly_what_json_loads_gives(raw, number):
+    """The fast parser of byte lines must never read a line differently from decoding it and
+    json.loads: same values and types, same refusals with the same message."""
+    from assessor.io.jsonio import parse_line
+
+    item = parse_line("in.jsonl", number, raw)
+    expected = _read_as_text(raw, number)
+    if isinstance(expected, str) or expected is None:
+        got = item.message if isinstance(item, CaseError) else item
+        assert got == expected
+    else:
+        assert not isinstance(item, CaseError) and _identical(item.payload, expected)
+
+
+def test_deeply_nested_json_that_json_loads_reads_is_still_read(tmp_path):
+    path = tmp_path / "deep.jsonl"  # deeper than pydantic-core's parser goes, not as deep as json.loads
+    path.write_text('{"case_id": "A", "x": ' + "[" * 300 + "]" * 300 + "}\n", encoding="utf-8")
+    [case] = items(path)
+    assert isinstance(case, Case) and case.case_id == "A"

@@ -20,7 +20,8 @@ class Candidate:
     row: int | None = None
     sheet: str | None = None
     locate: Locator | None = None
-    # Characters of JSON text the payload came from, when known: no text in it can be longer.
+    # Characters (or bytes, never fewer) of the JSON text the payload came from, when known: no text in it
+    # can be longer.
     size: int | None = None
     # Problems found while gathering the payload (e.g. a table row wider than its header).
     problems: list[CaseError] = field(default_factory=list)
