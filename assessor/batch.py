@@ -22,6 +22,7 @@ process would, and their results are written in submission order.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections import Counter, deque
@@ -106,6 +107,26 @@ def load_engine(model: str | None = None, trust_model: bool = False) -> Any:
     return Engine.load(model_path=model, trust_model=trust_model)
 
 
+def quieter_gc() -> None:
+    """Fewer garbage collections, for a process that scores case after case (``assessor batch``
+    and its workers; a library call leaves the caller's collector alone).
+
+    What is loaded by now (libraries, model, rulebook) stays for good, so full collections skip
+    it (``gc.freeze``); and the youngest generation is collected every 20,000 allocations, not
+    700: a case makes thousands of objects and frees them together when it is scored, seldom in
+    cycles. About 3% fewer instructions end to end (callgrind), the same output.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+
+
+def _prepare_worker(model: str | None, trust_model: bool) -> None:
+    """A worker's start: the engine, then :func:`quieter_gc`."""
+    load_engine(model, trust_model)
+    quieter_gc()
+
+
 Entry = Admitted | UnparsedLine | Case | CaseError
 
 
@@ -157,14 +178,16 @@ def _scored(engine: Any, case: Case, prior: float, kind: OutputKind, lang: Lang,
 
 def _scored_chunks(chunks: Iterable[list[Entry]], jobs: int,
                    args: tuple[Any, ...]) -> Iterator[tuple[list[Entry], list[Scored | CaseError]]]:
-    """(chunk, its results) in order; with ``jobs > 1`` a bounded window of chunks runs in loky workers."""
+    """(chunk, its results) in order; with ``jobs > 1`` a bounded window of chunks runs in loky workers.
+
+    ``args``: :func:`score_chunk`'s after the chunk (now, model, trust_model, ...)."""
     if jobs == 1:
         for chunk in chunks:
             yield chunk, score_chunk(chunk, *args)
         return
     from joblib.externals.loky import get_reusable_executor
 
-    executor = get_reusable_executor(max_workers=jobs)
+    executor = get_reusable_executor(max_workers=jobs, initializer=_prepare_worker, initargs=(args[1], args[2]))
     pending: deque[tuple[list[Entry], Any]] = deque()
     try:
         for chunk in chunks:  # read here, in the calling thread; parsed and validated in the workers

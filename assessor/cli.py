@@ -157,7 +157,7 @@ def batch(
 
     Example: assessor batch sample_data/cases.jsonl -o assessments.xlsx --errors rejected.jsonl
     """
-    from assessor.batch import effective_jobs, run_batch
+    from assessor.batch import effective_jobs, quieter_gc, run_batch
     from assessor.batch_output import check_targets
     from assessor.batch_view import BatchView, estimate_total, print_summary
     from assessor.io import CaseInputError
@@ -168,6 +168,7 @@ def batch(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     _load_engine(model, trust_model)  # a refused model stops here, before anything is read
+    quieter_gc()
     terminal = sys.stderr.isatty()
     show_progress = terminal and not quiet
     view = BatchView(progress=show_progress, report_rejections=errors is None,
