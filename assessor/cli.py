@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from assessor.process import quieter_gc
+
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
 app = typer.Typer(
@@ -116,6 +118,7 @@ def score(
     from assessor.render import render_assessment, reveal
 
     engine = _load_engine(model, trust_model)
+    quieter_gc()
     if format is None:
         format = OutputFormat.table if sys.stdout.isatty() else OutputFormat.json
     errors = []
@@ -157,7 +160,7 @@ def batch(
 
     Example: assessor batch sample_data/cases.jsonl -o assessments.xlsx --errors rejected.jsonl
     """
-    from assessor.batch import effective_jobs, quieter_gc, run_batch
+    from assessor.batch import effective_jobs, run_batch
     from assessor.batch_output import check_targets
     from assessor.batch_view import BatchView, estimate_total, print_summary
     from assessor.io import CaseInputError

@@ -528,8 +528,17 @@ def _localise_all(records: list[Any], name: str, tz: ZoneInfo) -> None:
     for record in records:
         fields = record.__dict__
         value = fields[name]
-        if value is not None:
-            fields[name] = value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+        if value is None:
+            continue
+        if value.tzinfo is not None:
+            fields[name] = value.astimezone(tz)
+        elif type(value) is datetime and not value.fold:
+            # The same datetime as value.replace(tzinfo=tz), built from its parts: replace()
+            # reads its keywords at about 1.7 µs a call, the constructor 0.7 µs with the reads.
+            fields[name] = datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                                    value.microsecond, tz)
+        else:  # a subclass (pandas' Timestamp) or the second of a repeated hour keeps its kind
+            fields[name] = value.replace(tzinfo=tz)
 
 
 def sessions_from_login_traces(traces: list[LoginTrace]) -> list[Session]:

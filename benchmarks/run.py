@@ -121,7 +121,7 @@ def run_stage(stage: str, path: Path, jobs: int = 1) -> tuple[int, float]:
     clock = time.perf_counter
     try:
         if stage == "e2e":
-            from assessor.batch import quieter_gc
+            from assessor.process import quieter_gc
 
             quieter_gc()  # as `assessor batch` does
             start = clock()

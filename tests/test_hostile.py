@@ -190,6 +190,21 @@ def test_mixed_timezones_become_one_local_time():
     assert all(str(moment.tzinfo) == "Asia/Shanghai" and moment.hour == 22 for moment in moments.values())
 
 
+def test_a_local_time_in_the_repeated_hour_of_a_clock_change_keeps_which_one_it_is():
+    """Library callers may hand in datetimes: the second 01:30 of a night when clocks go back
+    (fold=1) is an hour after the first, and a pandas Timestamp stays one."""
+    import pandas as pd
+
+    case = Case.model_validate({"case_id": "DST-1", "timezone": "America/New_York", "chats": [
+        {"id": "m1", "text": "a", "at": datetime(2024, 11, 3, 1, 30)},
+        {"id": "m2", "text": "b", "at": datetime(2024, 11, 3, 1, 30, fold=1)},
+        {"id": "m3", "text": "c", "at": pd.Timestamp("2024-11-03 12:00")}]})
+    first, second, stamp = (chat.at for chat in case.chats)
+    assert second - first == timedelta(0) and second.timestamp() - first.timestamp() == 3600
+    assert (first.utcoffset(), second.utcoffset()) == (timedelta(hours=-4), timedelta(hours=-5))
+    assert isinstance(stamp, pd.Timestamp) and str(stamp.tzinfo) == "America/New_York"
+
+
 def test_a_payment_before_the_account_existed_loads_and_the_assessment_warns():
     case = next(c for c in load_cases(HOSTILE / "dates.jsonl", on_error="skip") if c.case_id == "DATE-6")
     warnings = default_engine().assess(case).warnings
