@@ -173,7 +173,8 @@ def _scored_chunks(chunks: Iterable[list[Entry]], jobs: int,
         return
     from joblib.externals.loky import get_reusable_executor
 
-    executor = get_reusable_executor(max_workers=jobs, initializer=_prepare_worker, initargs=(args[1], args[2]))
+    _, model, trust_model, *_ = args
+    executor = get_reusable_executor(max_workers=jobs, initializer=_prepare_worker, initargs=(model, trust_model))
     pending: deque[tuple[list[Entry], Any]] = deque()
     try:
         for chunk in chunks:  # read here, in the calling thread; parsed and validated in the workers

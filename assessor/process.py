@@ -12,8 +12,8 @@ def quieter_gc() -> None:
     What is loaded by now (libraries, model, rulebook) stays for good, so full collections skip
     it (``gc.freeze``); and the youngest generation is collected every 20,000 allocations, not
     700: a case makes thousands of objects (100,000 chat lines make a million) and frees them
-    together when it is scored, seldom in cycles. About 3% fewer instructions end to end on a
-    batch (callgrind), a fifth off loading a case of 100,000 chat lines; the same output.
+    together when it is scored, seldom in cycles. About 2.7% fewer instructions end to end on a
+    batch (callgrind), more on giant cases; the same output.
     """
     gc.collect()
     gc.freeze()

@@ -2,8 +2,8 @@
 
 The **floor** is plain ``json.loads`` of every line of the same JSON Lines file, timed in the
 same interpreter as the stage it is compared with, just before and just after it (their mean);
-the ratio to the floor holds on a busy machine better than seconds do. Stages, each in a fresh process so that no
-stage's memory or warm caches reach another:
+the ratio to the floor holds on a busy machine better than seconds do. Stages, each in a fresh
+process so that no stage's memory or warm caches reach another:
 
 - ``load``: ``read_cases`` (parse, validate, check) of every line;
 - ``extract``: the extractors on each loaded case (``assessor.engine.extract_signals``);
