@@ -59,7 +59,9 @@ def read(path: Path, threads: bool) -> pa.Table:
 
 
 def posix_and_local(text: pa.Array, zone_of: np.ndarray, zones: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """POSIX seconds and case-local wall-clock seconds of each time (the case's zone for naive ones)."""
+    """POSIX seconds and case-local wall-clock seconds of each time (the case's zone for naive ones).
+
+    Only the simulator's three layouts; the schema reads more (its parser would move here)."""
     iso = pc.replace_substring(pc.replace_substring(text, "/", "-"), " ", "T")
     naive = pc.strptime(iso, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
     aware = pc.strptime(iso, format="%Y-%m-%dT%H:%M:%S%z", unit="s", error_is_null=True)
