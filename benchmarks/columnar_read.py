@@ -1,18 +1,19 @@
 """How fast a columnar read of a case file could be: the measurement behind issue 3's next step.
 
 Not the product's path. ``assessor`` reads each case into pydantic models, and its extractors
-read every field back out of them, one Python call per value; that alone costs about as much as
-the parse floor (benchmarks/RESULTS.md). This script measures the alternative: the case file read
-by pyarrow's JSON reader into Arrow columns (no Python object per record), and the first
-recharge features computed on those columns with numpy, for all cases at once: all 43 of them,
-sessions (from the file, or paired from login traces as the schema pairs them) and the
-account's history included. Evidence is not covered. The calendar is the extractor's own.
+read every field back out of them, one Python call per value: a large part of what extraction
+costs (benchmarks/RESULTS.md). This script measures the alternative: the case file read by
+pyarrow's JSON reader into Arrow columns (no Python object per record), and all 43 recharge
+features computed on those columns with numpy, for all cases at once. That includes sessions
+(from the file, or paired from login traces as the schema pairs them) and the account's
+history. Evidence is not covered. The calendar is the extractor's own.
 
 It prints, against the parse floor (``json.loads`` of every line, as in the other benchmarks):
 
 - the columnar read of the whole file (chats included), on one thread and on all cores;
-- the payment times parsed (after a warm-up on one case: pyarrow loads its time-zone data once) (the three layouts the simulator writes: ISO, ISO with an offset,
-  ``2024/07/21 22:14:05``), naive ones put in the case's zone, and the 43 features of every case;
+- the record times parsed, in the three layouts the simulator writes (ISO, ISO with an offset,
+  ``2024/07/21 22:14:05``), with naive ones put in the case's zone; and the 43 features of every
+  case. A warm-up on one case comes first: pyarrow loads its time-zone data once.
 - how many cases get exactly the values ``assessor``'s own extractor gives (a sample of them).
 
 The file is the ``simulated`` mix of benchmarks/extract.py (40 payments, 150 chat lines a case).
@@ -85,18 +86,21 @@ def posix_and_local(text: pa.Array, zone_of: np.ndarray, zones: list[str]) -> tu
     return posix, local
 
 
-def _date_flags(knowledge: recharge.RechargeKnowledge, ordinal: np.ndarray, minute: np.ndarray) -> np.ndarray:
-    """The extractor's WHEN flags of each moment, from its local date ordinal and minute of day."""
+def _date_flags(knowledge: recharge.RechargeKnowledge, ordinal: np.ndarray,
+                minute: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The extractor's WHEN flags of each moment, from its local date ordinal and minute of day, and
+    whether its date is a school day."""
     dates, inverse = np.unique(ordinal, return_inverse=True)
     kinds: dict[tuple[bool, int], int] = {}
     rows = []
     for day in dates.tolist():
         school_day, flags, _ = recharge._day_info(knowledge, day)
         rows.append(kinds.setdefault((school_day, flags), len(kinds)))
-    table = np.zeros((len(kinds), 24 * 60), np.int64)
+    table, school = np.zeros((len(kinds), 24 * 60), np.int64), np.zeros(len(kinds), bool)
     for (school_day, flags), row in kinds.items():
-        table[row] = np.array(knowledge.minute_bits[school_day]) | flags
-    return table[np.array(rows, np.intp)[inverse.reshape(-1)], minute]
+        table[row], school[row] = np.array(knowledge.minute_bits[school_day]) | flags, school_day
+    of_moment = np.array(rows, np.intp)[inverse.reshape(-1)]
+    return table[of_moment, minute], school[of_moment]
 
 
 def _per_case_max(values: np.ndarray, case_of: np.ndarray, cases: int) -> np.ndarray:
@@ -125,7 +129,7 @@ def features(table: pa.Table, knowledge: recharge.RechargeKnowledge) -> dict[str
     marked = rows.field("disputed").to_numpy(zero_copy_only=False)[order]
     dispute = marked | (np.bincount(case_of[marked], minlength=cases) == 0)[case_of]  # none marked: all
     ordinal, minute = local // 86400 + date(1970, 1, 1).toordinal(), (local % 86400) // 60
-    flags = _date_flags(knowledge, ordinal, minute)
+    flags = _date_flags(knowledge, ordinal, minute)[0]
     paid = np.where(dispute, cny, 0.0)
     n = np.bincount(case_of[dispute], minlength=cases)
     total = np.bincount(case_of, weights=paid, minlength=cases)
@@ -153,6 +157,7 @@ def features(table: pa.Table, knowledge: recharge.RechargeKnowledge) -> dict[str
         # The busiest hour: for each disputed payment, what was paid in the hour up to it (whole yuan add
         # exactly in any order, so one running sum serves every case).
         d_case, d_time, d_paid = case_of[dispute], posix[dispute], cny[dispute]
+        assert np.all(d_paid == np.floor(d_paid)) and d_paid.sum() < 2**53, "one running sum needs whole yuan"
         key = d_case * (1 << 40) + d_time
         running = np.concatenate(([0.0], np.cumsum(d_paid)))
         window = running[1:] - running[np.searchsorted(key, key - 3600, side="left")]
@@ -165,10 +170,10 @@ def features(table: pa.Table, knowledge: recharge.RechargeKnowledge) -> dict[str
         out["recharge.active_days"] = np.where(n > 0, np.bincount(d_case[new_day], minlength=cases), math.nan)
         # Escalation: the mean of the last half of the disputed payments against the first half.
         rank = np.arange(len(d_case)) - np.concatenate(([0], np.cumsum(n)))[d_case]
-        half = (n // 2)[d_case]
+        halves = n // 2
+        half = halves[d_case]
         early = np.bincount(d_case, weights=np.where(rank < half, d_paid, 0.0), minlength=cases)
         late = np.bincount(d_case, weights=np.where(rank >= n[d_case] - half, d_paid, 0.0), minlength=cases)
-        halves = n // 2
         out["recharge.escalation_log2"] = np.array(
             [math.log2((lt / h + 1.0) / (e / h + 1.0)) if count >= limits.escalation_min_payments else math.nan
              for count, h, e, lt in zip(n.tolist(), halves.tolist(), early.tolist(), late.tolist(), strict=True)])
@@ -223,12 +228,10 @@ def _session_features(table: pa.Table, knowledge: recharge.RechargeKnowledge, pa
     minutes = (end - start) / 60
     s_ordinal = start_local // 86400 + date(1970, 1, 1).toordinal()
     minute_of_day, second = (start_local % 86400) // 60, start_local % 60
-    s_flags = _date_flags(knowledge, s_ordinal, minute_of_day)
+    s_flags, school_day = _date_flags(knowledge, s_ordinal, minute_of_day)
     school_from, school_to = knowledge.calendar.data.bands[TimeBand.school_hours]
     lo = minute_of_day + second / 60
     end_offset = minutes + lo
-    dates, which = np.unique(s_ordinal, return_inverse=True)
-    school_day = np.array([recharge._day_info(knowledge, d)[0] for d in dates.tolist()], bool)[which.reshape(-1)]
     with np.errstate(invalid="ignore"):
         school = np.where(school_day, np.maximum(np.minimum(end_offset, school_to) - np.maximum(lo, school_from), 0.0),
                           0.0)
@@ -344,32 +347,37 @@ def _distinct(keys: pa.Array, case_of: np.ndarray, cases: int) -> np.ndarray:
     return np.where(count > 0, count, math.nan)
 
 
+def _last(mask: np.ndarray, case_of: np.ndarray, time: np.ndarray, day: np.ndarray,
+          cases: int) -> tuple[np.ndarray, np.ndarray]:
+    """Time and date of each case's last record in ``mask`` (-inf and 0 for none)."""
+    if not len(time):
+        return np.full(cases, -np.inf), np.zeros(cases, np.int64)
+    last = np.full(cases, -1)
+    np.maximum.at(last, case_of[mask], np.flatnonzero(mask))
+    found = last >= 0  # (where none is, last is -1: a real record, masked out here)
+    return np.where(found, time[last], -np.inf), np.where(found, day[last], 0)
+
+
 def _history(table: pa.Table, pay: _Paid, s_case: np.ndarray, start: np.ndarray, s_ordinal: np.ndarray,
              zone_of_case: np.ndarray, zones: list[str]) -> dict[str, np.ndarray]:
     """Dormancy before the dispute, the account's age at its first payment, and spending against earlier months."""
     cases = len(pay.n)
     out = {name: np.full(cases, math.nan) for name in
            ("recharge.dormancy_days", "recharge.account_age_days", "recharge.spend_vs_history_log2")}
+    if not len(pay.case_of):
+        return out
     index = np.arange(len(pay.case_of))
     first = np.full(cases, len(index))
     np.minimum.at(first, pay.case_of[pay.dispute], index[pay.dispute])
     has = first < len(index)
-    first_c = np.minimum(first, max(len(index) - 1, 0))
-    if not len(index):
-        return out
+    first_c = np.minimum(first, len(index) - 1)
     began, day_one = pay.posix[first_c], pay.ordinal[first_c]
     history = ~pay.marked & (pay.posix < began[pay.case_of])
-    # The latest activity on a day before the dispute began: a payment, or a later session.
-    earlier = history & (pay.ordinal < day_one[pay.case_of])
-    last_time, last_day = np.full(cases, -np.inf), np.zeros(cases, np.int64)
-    at = np.flatnonzero(earlier)
-    last_time[pay.case_of[at]] = pay.posix[at]  # in time order: the last write is the latest
-    last_day[pay.case_of[at]] = pay.ordinal[at]
-    s_at = np.flatnonzero(s_ordinal < day_one[s_case])
-    s_latest = np.full(cases, -np.inf)
-    s_day = np.zeros(cases, np.int64)
-    s_latest[s_case[s_at]] = start[s_at]
-    s_day[s_case[s_at]] = s_ordinal[s_at]
+    # The latest activity on a day before the dispute began: a payment, or a later session. Records are
+    # in time order within a case, so the latest is the last position.
+    last_time, last_day = _last(history & (pay.ordinal < day_one[pay.case_of]), pay.case_of, pay.posix,
+                                pay.ordinal, cases)
+    s_latest, s_day = _last(s_ordinal < day_one[s_case], s_case, start, s_ordinal, cases)
     later = s_latest > last_time
     last_time, last_day = np.where(later, s_latest, last_time), np.where(later, s_day, last_day)
     out["recharge.dormancy_days"] = np.where(has & (last_time > -np.inf), day_one - last_day, math.nan)
