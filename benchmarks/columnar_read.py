@@ -24,6 +24,7 @@ The file is the ``simulated`` mix of benchmarks/extract.py (40 payments, 150 cha
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
@@ -40,10 +41,13 @@ import pyarrow.json as pj
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extract import simulated_mix  # noqa: E402
+from pydantic_core import from_json  # noqa: E402
 from run import floor_seconds  # noqa: E402
 
 from assessor.calendar import TimeBand  # noqa: E402
 from assessor.features import recharge  # noqa: E402
+from assessor.io.columnar import read_block  # noqa: E402
+from assessor.io.jsonio import unparsed_lines  # noqa: E402
 from assessor.schema import Case  # noqa: E402
 
 PAYMENT = pa.struct([("id", pa.string()), ("at", pa.string()), ("amount", pa.float64()), ("currency", pa.string()),
@@ -403,11 +407,37 @@ def _history(table: pa.Table, pay: _Paid, s_case: np.ndarray, start: np.ndarray,
     return out
 
 
+def validated_reads(path: Path, block: int) -> dict[str, tuple[float, int]]:
+    """(seconds, cases accepted) of the two ways to a validated case: the usual loader's parse and schema
+    validation (pydantic, without the plausibility checks of io/checks.py, which the column path does
+    not do yet), and assessor.io.columnar.read_block in blocks of ``block`` lines."""
+    with open(path, "rb") as stream:
+        lines = list(unparsed_lines(stream, str(path)))
+    start = time.perf_counter()
+    for _, raw in lines:
+        Case.model_validate(from_json(raw))
+    usual = time.perf_counter() - start
+    start = time.perf_counter()
+    accepted = sum(int(piece.accepted.sum()) for i in range(0, len(lines), block)
+                   for piece in read_block(lines[i:i + block]))
+    return {"usual": (usual, len(lines)), "columnar": (time.perf_counter() - start, accepted)}
+
+
+def without_labels(path: Path, out: Path) -> None:
+    """The file as a dispute file holds it: no training label (its free-form fields take the usual path)."""
+    with open(path, encoding="utf-8") as source, open(out, "w", encoding="utf-8") as target:
+        for line in source:
+            case = json.loads(line)
+            case.pop("label", None)
+            target.write(json.dumps(case, ensure_ascii=False) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--check", type=int, default=300, help="cases compared with assessor's extractor")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--block", type=int, default=256, help="lines per block of the validated columnar read")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.jsonl"
@@ -430,12 +460,22 @@ def main() -> None:
                 expected = recharge.extract(Case.model_validate_json(line)).features
                 same += all(columns[name][i] == expected[name]
                             or (math.isnan(columns[name][i]) and math.isnan(expected[name])) for name in columns)
+        disputes = Path(folder) / "disputes.jsonl"
+        without_labels(path, disputes)
+        read_block([(1, disputes.read_bytes().split(b"\n", 1)[0])])  # pyarrow's kernels loaded outside the timing
+        dispute_floor = floor_seconds(disputes)
+        validated = validated_reads(disputes, args.block)
     print(f"{args.cases} cases, {size / 2**20:.1f} MiB; json.loads floor {floor:.2f} s")
     print(f"columnar read (pyarrow), one thread: {timings[False]:.2f} s = {timings[False] / floor:.2f}x floor")
     print(f"columnar read (pyarrow), all cores:  {timings[True]:.2f} s = {timings[True] / floor:.2f}x floor")
     print(f"record times + all {len(columns)} recharge features of every case: {computed:.3f} s = "
           f"{computed / floor:.3f}x floor")
     print(f"same values as assessor's extractor: {same} of {min(args.check, args.cases)} cases checked")
+    print(f"validated reads of the same cases without their training labels (floor {dispute_floor:.2f} s):")
+    for name, label in (("usual", "usual loader: parse + schema validation (pydantic)"),
+                        ("columnar", f"columnar read + validation per column, blocks of {args.block} lines")):
+        seconds, accepted = validated[name]
+        print(f"  {label}: {seconds:.2f} s = {seconds / dispute_floor:.2f}x floor; {accepted} cases read")
 
 
 if __name__ == "__main__":
