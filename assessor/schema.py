@@ -20,10 +20,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     computed_field,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 CASE_FORMAT = "assessor.case/1"
 ASSESSMENT_FORMAT = "assessor.assessment/1"
@@ -414,6 +416,9 @@ class Recharge(_Record):
         return value
 
 
+SESSION_ENDS_EARLY = "session ends before it starts"
+
+
 class Session(_Record):
     id: RecordId = None
     start: Timestamp
@@ -423,15 +428,11 @@ class Session(_Record):
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Session:
+        """Both naive or both aware: comparable as they are. One of each is compared by the case,
+        once it knows the zone the naive one is in (``Case._localise``)."""
         end, start = self.end, self.start
-        if end is None:
-            return self
-        if (end.tzinfo is None) is (start.tzinfo is None):  # both naive or both aware: comparable as they are
-            before = end < start
-        else:
-            before = _comparable(end) < _comparable(start)
-        if before:
-            raise ValueError("session ends before it starts")
+        if end is not None and (end.tzinfo is None) is (start.tzinfo is None) and end < start:
+            raise ValueError(SESSION_ENDS_EARLY)
         return self
 
 
@@ -496,6 +497,8 @@ class Case(_Record):
     def _localise(self) -> Case:
         """Put every timestamp in the case's timezone and pair login traces into sessions."""
         tz = ZoneInfo(self.timezone)
+        mixed = [i for i, s in enumerate(self.sessions)
+                 if s.end is not None and (s.start.tzinfo is None) is not (s.end.tzinfo is None)]
         if self.account is not None:
             _localise_all([self.account], "created_at", tz)
             if self.account.real_name is not None:
@@ -506,6 +509,7 @@ class Case(_Record):
         _localise_all(self.sessions, "end", tz)
         _localise_all(self.login_traces, "ot", tz)
         _localise_all(self.chats, "at", tz)
+        _check_mixed_sessions(self.sessions, mixed)
         if self.login_traces:
             # A case dumped and read again already holds its trace sessions: don't add twice.
             known = {session.id for session in self.sessions}
@@ -517,6 +521,17 @@ class Case(_Record):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _check_mixed_sessions(sessions: list[Session], mixed: list[int]) -> None:
+    """Sessions with a naive and an aware time, now both in the case's zone: the end must not be
+    before the start (located as Session's own check is: ``sessions[i]``)."""
+    early = [i for i in mixed if sessions[i].end < sessions[i].start]
+    if early:
+        raise ValidationError.from_exception_data("Case", [InitErrorDetails(
+            type=PydanticCustomError("value_error", SESSION_ENDS_EARLY), loc=("sessions", i),
+            input={"start": sessions[i].start.isoformat(), "end": sessions[i].end.isoformat()})
+            for i in early])
 
 
 def _localise_all(records: list[Any], name: str, tz: ZoneInfo) -> None:

@@ -255,8 +255,9 @@ ODD_VALUES: dict[tuple[str, str], list[Any]] = {
     ("recharges", "id"): ["", " r1", "r1\u3000", 12],
     ("recharges", "item"): ["", "648钻石 ", "\x1c"],
     ("sessions", "start"): [*ODD_TIMES, None],
-    # The schema compares a naive start with an aware end as if the start were UTC.
-    ("sessions", "end"): ["2000-01-01T00:00:00", "2024-13-01T00:00:00", "", "2024-07-21T21:00:00+05:30"],
+    # A naive start and an aware end are compared in the case's zone: 23:30 and 19:00 in Beijing.
+    ("sessions", "end"): ["2000-01-01T00:00:00", "2024-13-01T00:00:00", "", "2024-07-21T21:00:00+05:30",
+                          "2024-07-21T11:00:00Z"],
     ("sessions", "ip"): ["", " 10.0.0.1"],
     ("login_traces", "bt"): [2, None, "1", -1],
     ("login_traces", "ot"): [0, 100_000_000_001, "2024-07-21T22:14:05", 1.5e9, None],

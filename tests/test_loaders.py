@@ -329,6 +329,26 @@ def test_the_timezone_option_applies_to_cases_that_name_none():
         read_cases(io.StringIO(text), timezone="Mars/Olympus")
 
 
+@pytest.mark.parametrize(("zone", "start", "end", "loads"), [
+    # A naive start is in the case's zone: 20:00 to 23:30 in Beijing, or to 19:00.
+    ("Asia/Shanghai", "2024-07-21T20:00:00", "2024-07-21T21:00:00+05:30", True),
+    ("Asia/Shanghai", "2024-07-21T20:00:00", "2024-07-21T11:00:00Z", False),
+    # 20:00 in London (BST) is 19:00Z, so an end at 19:30Z is after it.
+    ("Europe/London", "2024-07-21T20:00:00", "2024-07-21T19:30:00Z", True),
+    ("Europe/London", "2024-07-21T20:00:00Z", "2024-07-21T20:30:00", False),
+    ("Asia/Shanghai", "2024-07-21T20:00:00", "2024-07-21T19:59:59", False),
+])
+def test_a_session_with_a_naive_and_an_aware_time_is_compared_in_the_case_zone(zone, start, end, loads):
+    text = jsonl({"case_id": "S-1", "timezone": zone, "sessions": [
+        {"id": "s0", "start": "2024-07-21T08:00:00", "end": "2024-07-21T09:00:00"}, {"id": "s1", "start": start, "end": end}]})
+    [item] = items(io.StringIO(text))
+    if loads:
+        assert isinstance(item, Case) and item.sessions[1].end > item.sessions[1].start
+    else:
+        assert isinstance(item, CaseError)
+        assert item.field == "sessions[1]" and item.message.startswith("session ends before it starts")
+
+
 def test_write_jsonl_reads_back_equal_without_duplicating_trace_sessions():
     original = Case.model_validate(case("W", login_traces=[{"si": "s", "bt": 1, "ot": 1721568600},
                                                            {"si": "s", "bt": 0, "ot": 1721574300}]))

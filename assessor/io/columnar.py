@@ -409,11 +409,6 @@ def _times(array: pa.StringArray, *, required: bool) -> tuple[np.ndarray, np.nda
     return np.where(ok, posix, _NO_TIME), bad
 
 
-def _naive(array: pa.StringArray) -> np.ndarray:
-    """Whether each time is written without a zone (the 19-character layouts)."""
-    return pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False) == 19
-
-
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 of each date (H. Hinnant's algorithm, proleptic Gregorian)."""
     y = year - (month <= 2)
@@ -456,10 +451,7 @@ def _session_rows(rows: pa.StructArray, part: Records) -> np.ndarray:
     start, bad = _times(rows.field("start"), required=True)
     end, end_bad = _times(rows.field("end"), required=False)
     part.instants["start"], part.instants["end"] = start, end
-    # The schema compares a naive time with an aware one as if the naive one were UTC
-    # (Session._end_after_start runs before the case's zone is known): so does this check.
-    as_compared = [t + np.where(_naive(rows.field(name)), _OFFSET, 0) for t, name in ((start, "start"), (end, "end"))]
-    bad |= end_bad | ((end != _NO_TIME) & (as_compared[1] < as_compared[0]))
+    bad |= end_bad | ((end != _NO_TIME) & (end < start))  # as the schema compares them, in the case's zone
     for name in ("id", "device_id", "ip"):
         bad |= _text_bad(rows.field(name))
     return bad
