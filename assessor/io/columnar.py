@@ -273,6 +273,7 @@ def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone:
     for name in ("recharges", "sessions", "login_traces", "chats"):
         column = table.column(name).combine_chunks()
         offsets = column.offsets.to_numpy()
+        offsets = offsets - offsets[0]  # list_flatten's rows start at the first list's first row
         # A null list is a missing one (no list is written null: _NULL_MATTERS): no records.
         rows = pc.list_flatten(column)
         part = Records(rows, offsets)
