@@ -119,6 +119,13 @@ def check_case(case: Case, now: datetime, place: Callable[[Location], str] | Non
     return problems
 
 
+def admits_unchanged(case: Case, now: datetime) -> bool:
+    """Whether :func:`check_case` would find no problem and repair nothing: the test the columnar
+    reader (assessor/io/columnar.py) applies to the case fields it validates as models."""
+    problems, repeats = _duplicates(case, _dotted)
+    return not (problems or repeats or _amounts(case) or _times(case, now) or _birth_dates(case, now))
+
+
 def _records(case: Case, path: tuple[str, ...]) -> list[Any]:
     node: Any = case
     for part in path:

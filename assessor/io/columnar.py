@@ -23,7 +23,10 @@ What it declines (each case of the usual path is correct, just slower):
 - text with white space at either end, or blank (the schema strips and blanks it);
 - a ``null`` where the schema tells ``null`` from a missing field (``"status": null``);
 - an escaped ASCII character (``\\u0061``): keys must read as written for the checks above;
-- a line over ``limits.MAX_TEXT_CHARS`` bytes (the usual path measures its texts).
+- a line over ``limits.MAX_TEXT_CHARS`` bytes (the usual path measures its texts);
+- a case io/checks.py would refuse or repair: a time before ``limits.EARLIEST_EVENT`` or in the
+  future, an amount over ``limits.MAX_AMOUNT``, an id used twice in a list, a birth date out of
+  range. So an accepted case is admitted as it is.
 
 Values the schema maps through aliases (channel, status, currency, speaker, chat channel) are
 checked once per distinct value, by the schema itself. The case, claim, account and label
@@ -35,7 +38,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -47,6 +50,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from assessor.io import limits
+from assessor.io.checks import admits_unchanged
 from assessor.schema import (
     DEFAULT_TIMEZONE,
     Case,
@@ -222,15 +226,54 @@ def _chat_field(name: str, value: Any) -> Any:
     return getattr(Chat.model_validate(payload), name)
 
 
-def read_block(lines: Sequence[Line], *, timezone: str | None = None) -> list[Block]:
+def read_block(lines: Sequence[Line], *, timezone: str | None = None, now: datetime | None = None) -> list[Block]:
     """The block's lines read into columns: one :class:`Block` per piece pyarrow read (a block
-    it refuses is split), in line order. ``timezone``: for cases naming none (as the reader's)."""
+    it refuses is split), in line order. ``timezone``: for cases naming none (as the reader's);
+    ``now``: the moment no event may be later than (give one per read, as the reader does)."""
     blocks: list[Block] = []
     if not lines:
         return blocks
+    plausible = _Plausible(now or datetime.now(UTC))
     for piece, table, data in _read(list(lines)):
-        blocks.append(_block(piece, table, data, timezone or DEFAULT_TIMEZONE))
+        blocks.append(_block(piece, table, data, timezone or DEFAULT_TIMEZONE, plausible))
     return blocks
+
+
+@dataclass(frozen=True)
+class _Plausible:
+    """What io/checks.py admits unchanged, for columns: times in its window, amounts under its
+    limit, one record per id. A case it would refuse or repair is declined to the usual path."""
+
+    now: datetime
+
+    @property
+    def window(self) -> tuple[int, float]:
+        """The POSIX seconds no time may be before or after (the earliest in Beijing time)."""
+        earliest = limits.EARLIEST_EVENT
+        earliest = earliest if earliest.tzinfo else earliest.replace(tzinfo=ZoneInfo(ZONE))
+        now = self.now if self.now.tzinfo else self.now.replace(tzinfo=UTC)
+        return int(earliest.timestamp()), (now + limits.FUTURE_TOLERANCE).timestamp()
+
+    def rows(self, name: str, rows: pa.StructArray, part: Records) -> np.ndarray:
+        earliest, latest = self.window
+        bad = np.zeros(len(rows), bool)
+        for instants in part.instants.values():
+            bad |= (instants != _NO_TIME) & ((instants < earliest) | (instants > latest))
+        if name == "recharges":
+            bad |= rows.field("amount").fill_null(0).to_numpy(zero_copy_only=False) > limits.MAX_AMOUNT
+        return bad
+
+    @staticmethod
+    def repeated_ids(ids: pa.Array, offsets: np.ndarray, n: int) -> np.ndarray:
+        """Whether each case holds an id twice in the list (a repeat is repaired, a conflict refused)."""
+        given = _valid(ids)
+        if not given.any():
+            return np.zeros(n, bool)
+        case_of = np.repeat(np.arange(n), np.diff(offsets))[given]
+        codes = pc.dictionary_encode(ids.filter(pa.array(given))).indices.to_numpy(zero_copy_only=False)
+        pairs = case_of * (int(codes.max()) + 1) + codes
+        unique, counts = np.unique(pairs, return_counts=True)
+        return np.bincount(unique[counts > 1] // (int(codes.max()) + 1), minlength=n) > 0
 
 
 def _read(lines: list[Line]) -> Iterable[tuple[list[Line], pa.Table | None, bytes]]:
@@ -254,7 +297,8 @@ def _read(lines: list[Line]) -> Iterable[tuple[list[Line], pa.Table | None, byte
         yield from _read(lines[half:])
 
 
-def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone: str) -> Block:
+def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone: str,
+           plausible: _Plausible) -> Block:
     numbers = [number for number, _ in lines]
     if table is None:
         return Block(numbers, np.zeros(len(lines), bool), [], {}, [])
@@ -268,7 +312,7 @@ def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone:
     heads = table.select(list(_HEAD)).to_pylist()
     for k, head in enumerate(heads):
         if ok[k]:
-            ok[k] = _head_ok(head, default_zone)
+            ok[k] = _head_ok(head, default_zone, plausible.now)
     records: dict[str, Records] = {}
     for name in ("recharges", "sessions", "login_traces", "chats"):
         column = table.column(name).combine_chunks()
@@ -277,8 +321,10 @@ def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone:
         # A null list is a missing one (no list is written null: _NULL_MATTERS): no records.
         rows = pc.list_flatten(column)
         part = Records(rows, offsets)
-        bad = _ROW_CHECKS[name](rows, part)
+        bad = _ROW_CHECKS[name](rows, part) | plausible.rows(name, rows, part)
         ok &= ~_per_case(bad, offsets, n)
+        if name != "login_traces":  # a trace's id pairs a login with its logout: it comes twice
+            ok &= ~plausible.repeated_ids(rows.field("id"), offsets, n)
         records[name] = part
     amounts = _amount_texts(lines, records["recharges"], ok)
     return Block(numbers, ok, heads, records, amounts)
@@ -296,17 +342,17 @@ def _lines_matching(lines: list[Line], data: bytes) -> np.ndarray:
     return out
 
 
-def _head_ok(head: dict[str, Any], default_zone: str) -> bool:
+def _head_ok(head: dict[str, Any], default_zone: str, now: datetime) -> bool:
     """Whether the case fields validate as given (nulls that mean "missing" dropped, the default
-    zone filled in); the head is then what :meth:`Block.cases` validates again."""
+    zone filled in) and io/checks.py admits them unchanged; the head is then what
+    :meth:`Block.cases` validates again."""
     _drop_missing(head)
     if head.get("timezone") is None:
         head["timezone"] = default_zone
     try:
-        Case.model_validate(head)
+        return admits_unchanged(Case.model_validate(head), now)
     except ValueError:
         return False
-    return True
 
 
 def _drop_missing(head: dict[str, Any]) -> None:
