@@ -30,7 +30,7 @@ import re
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -46,6 +46,7 @@ from run import floor_seconds  # noqa: E402
 
 from assessor.calendar import TimeBand  # noqa: E402
 from assessor.features import recharge  # noqa: E402
+from assessor.io.checks import check_case  # noqa: E402
 from assessor.io.columnar import read_block  # noqa: E402
 from assessor.io.jsonio import unparsed_lines  # noqa: E402
 from assessor.schema import Case  # noqa: E402
@@ -408,18 +409,19 @@ def _history(table: pa.Table, pay: _Paid, s_case: np.ndarray, start: np.ndarray,
 
 
 def validated_reads(path: Path, block: int) -> dict[str, tuple[float, int]]:
-    """(seconds, cases accepted) of the two ways to a validated case: the usual loader's parse and schema
-    validation (pydantic, without the plausibility checks of io/checks.py, which the column path does
-    not do yet), and assessor.io.columnar.read_block in blocks of ``block`` lines."""
+    """(seconds, cases accepted) of the two ways to a validated and checked case: the usual loader's
+    parse, schema validation (pydantic) and plausibility checks (io/checks.py), and
+    assessor.io.columnar.read_block in blocks of ``block`` lines."""
     with open(path, "rb") as stream:
         lines = list(unparsed_lines(stream, str(path)))
+    now = datetime.now(UTC)
     start = time.perf_counter()
     for _, raw in lines:
-        Case.model_validate(from_json(raw))
+        check_case(Case.model_validate(from_json(raw)), now)
     usual = time.perf_counter() - start
     start = time.perf_counter()
     accepted = sum(int(piece.accepted.sum()) for i in range(0, len(lines), block)
-                   for piece in read_block(lines[i:i + block]))
+                   for piece in read_block(lines[i:i + block], now=now))
     return {"usual": (usual, len(lines)), "columnar": (time.perf_counter() - start, accepted)}
 
 
@@ -472,7 +474,7 @@ def main() -> None:
           f"{computed / floor:.3f}x floor")
     print(f"same values as assessor's extractor: {same} of {min(args.check, args.cases)} cases checked")
     print(f"validated reads of the same cases without their training labels (floor {dispute_floor:.2f} s):")
-    for name, label in (("usual", "usual loader: parse + schema validation (pydantic)"),
+    for name, label in (("usual", "usual loader: parse + schema validation (pydantic) + checks"),
                         ("columnar", f"columnar read + validation per column, blocks of {args.block} lines")):
         seconds, accepted = validated[name]
         print(f"  {label}: {seconds:.2f} s = {seconds / dispute_floor:.2f}x floor; {accepted} cases read")
