@@ -305,14 +305,11 @@ def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone:
     n = len(lines)
     ok = np.array([len(raw) <= limits.MAX_TEXT_CHARS for _, raw in lines], bool)
     ok &= ~_lines_matching(lines, data)
-    zones = table.column("timezone").to_pylist()
-    ok &= np.array([zone is None or zone == ZONE for zone in zones], bool)
-    if default_zone != ZONE:
-        ok &= np.array([zone is not None for zone in zones], bool)
     heads = table.select(list(_HEAD)).to_pylist()
     for k, head in enumerate(heads):
         if ok[k]:
-            ok[k] = _head_ok(head, default_zone, plausible.now)
+            zone = head["timezone"]
+            ok[k] = (zone or default_zone) == ZONE and _head_ok(head, default_zone, plausible.now)
     records: dict[str, Records] = {}
     for name in ("recharges", "sessions", "login_traces", "chats"):
         column = table.column(name).combine_chunks()
