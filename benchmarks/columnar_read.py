@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -412,17 +413,21 @@ def validated_reads(path: Path, block: int) -> dict[str, tuple[float, int]]:
     """(seconds, cases accepted) of the two ways to a validated and checked case: the usual loader's
     parse, schema validation (pydantic) and plausibility checks (io/checks.py), and
     assessor.io.columnar.read_block in blocks of ``block`` lines."""
-    with open(path, "rb") as stream:
-        lines = list(unparsed_lines(stream, str(path)))
     now = datetime.now(UTC)
+    cases = 0
     start = time.perf_counter()
-    for _, raw in lines:
-        check_case(Case.model_validate(from_json(raw)), now)
+    with open(path, "rb") as stream:
+        for _, raw in unparsed_lines(stream, str(path)):
+            check_case(Case.model_validate(from_json(raw)), now)
+            cases += 1
     usual = time.perf_counter() - start
     start = time.perf_counter()
-    accepted = sum(int(piece.accepted.sum()) for i in range(0, len(lines), block)
-                   for piece in read_block(lines[i:i + block], now=now))
-    return {"usual": (usual, len(lines)), "columnar": (time.perf_counter() - start, accepted)}
+    accepted = 0
+    with open(path, "rb") as stream:  # streamed a block at a time, as a batch would read
+        lines = unparsed_lines(stream, str(path))
+        while chunk := list(islice(lines, block)):
+            accepted += sum(int(piece.accepted.sum()) for piece in read_block(chunk, now=now))
+    return {"usual": (usual, cases), "columnar": (time.perf_counter() - start, accepted)}
 
 
 def without_labels(path: Path, out: Path) -> None:

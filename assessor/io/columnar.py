@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -200,27 +200,30 @@ def _model(model: type, values: dict[str, Any], extra: dict | None) -> Any:
     return record
 
 
-def _by_value(read: Any, name: str, values: list[Any]) -> dict[Any, Any]:
-    """The schema's reading of each distinct value (None for one it refuses: its case is declined)."""
+_REFUSED = object()  # the reading of a value the schema refuses (its case is declined)
+
+
+def _by_value(read: Any, name: str, values: Iterable[Any]) -> dict[Any, Any]:
+    """The schema's reading of each distinct value, or ``_REFUSED``."""
     out = {}
     for value in set(values):
         try:
             out[value] = read(name, value)
         except ValueError:
-            out[value] = None
+            out[value] = _REFUSED
     return out
 
 
 _PROBE = {"at": "2020-01-01T00:00:00", "amount": 0}
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: a hostile file may hold a million distinct values
 def _recharge_field(name: str, value: Any) -> Any:
     """The schema's reading of one value of a payment field (raises ValueError when it refuses it)."""
     return getattr(Recharge.model_validate({**_PROBE, name: value}), name)
 
 
-@cache
+@lru_cache(maxsize=4096)
 def _chat_field(name: str, value: Any) -> Any:
     payload = {"text": ""} if value is None else {"text": "", name: value}
     return getattr(Chat.model_validate(payload), name)
@@ -264,16 +267,15 @@ class _Plausible:
         return bad
 
     @staticmethod
-    def repeated_ids(ids: pa.Array, offsets: np.ndarray, n: int) -> np.ndarray:
+    def repeated_ids(ids: pa.Array, case_of: np.ndarray, n: int) -> np.ndarray:
         """Whether each case holds an id twice in the list (a repeat is repaired, a conflict refused)."""
         given = _valid(ids)
         if not given.any():
             return np.zeros(n, bool)
-        case_of = np.repeat(np.arange(n), np.diff(offsets))[given]
         codes = pc.dictionary_encode(ids.filter(pa.array(given))).indices.to_numpy(zero_copy_only=False)
-        pairs = case_of * (int(codes.max()) + 1) + codes
-        unique, counts = np.unique(pairs, return_counts=True)
-        return np.bincount(unique[counts > 1] // (int(codes.max()) + 1), minlength=n) > 0
+        width = int(codes.max()) + 1
+        unique, counts = np.unique(case_of[given] * width + codes, return_counts=True)
+        return np.bincount(unique[counts > 1] // width, minlength=n) > 0
 
 
 def _read(lines: list[Line]) -> Iterable[tuple[list[Line], pa.Table | None, bytes]]:
@@ -318,10 +320,11 @@ def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone:
         # A null list is a missing one (no list is written null: _NULL_MATTERS): no records.
         rows = pc.list_flatten(column)
         part = Records(rows, offsets)
+        case_of = np.repeat(np.arange(n), np.diff(offsets))
         bad = _ROW_CHECKS[name](rows, part) | plausible.rows(name, rows, part)
-        ok &= ~_per_case(bad, offsets, n)
-        if name != "login_traces":  # a trace's id pairs a login with its logout: it comes twice
-            ok &= ~plausible.repeated_ids(rows.field("id"), offsets, n)
+        ok &= ~_per_case(bad, case_of, n)
+        if name != "login_traces":  # a trace's si pairs a login with its logout: it comes twice
+            ok &= ~plausible.repeated_ids(rows.field("id"), case_of, n)
         records[name] = part
     amounts = _amount_texts(lines, records["recharges"], ok)
     return Block(numbers, ok, heads, records, amounts)
@@ -372,9 +375,8 @@ def _drop_missing(head: dict[str, Any]) -> None:
                 check.pop("matched")
 
 
-def _per_case(bad: np.ndarray, offsets: np.ndarray, n: int) -> np.ndarray:
-    """Whether each case holds a bad row."""
-    case_of = np.repeat(np.arange(n), np.diff(offsets))
+def _per_case(bad: np.ndarray, case_of: np.ndarray, n: int) -> np.ndarray:
+    """Whether each case holds a bad row (``case_of``: the case of each row)."""
     return np.bincount(case_of[bad], minlength=n) > 0
 
 
@@ -465,13 +467,8 @@ def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np
 
 def _distinct_bad(array: pa.Array, read: Any, name: str) -> np.ndarray:
     """Whether each value is one the schema refuses, asking the schema once per distinct value."""
-    values = pc.unique(array).to_pylist()
-    refused = set()
-    for value in values:
-        try:
-            read(name, value)
-        except ValueError:
-            refused.add(value)
+    readings = _by_value(read, name, pc.unique(array).to_pylist())
+    refused = {value for value, reading in readings.items() if reading is _REFUSED}
     if not refused:
         return np.zeros(len(array), bool)
     return pc.is_in(array, value_set=pa.array([v for v in refused if v is not None], _S)).fill_null(
