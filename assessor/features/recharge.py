@@ -560,19 +560,26 @@ class _Context:
         return values if len(d) == len(values) else [values[i] for i in d]
 
     def evidence(self, code: str, refs: tuple[RecordRef, ...], *, n: int, total: int | None = None,
-                 amount: float | None = None, share: float | None = None, value: Any = None,
+                 **values: Any) -> None:
+        """Add an evidence item (see :func:`add_evidence`); ``total`` defaults to the dispute's size."""
+        add_evidence(self.signals, self.k, code, refs, n=n,
+                     total=total if total is not None else len(self.dispute), **values)
+
+
+def add_evidence(signals: Signals, k: RechargeKnowledge, code: str, refs: tuple[RecordRef, ...], *, n: int,
+                 total: int, amount: float | None = None, share: float | None = None, value: Any = None,
                  strength: float | None = None, shown_value: Any = None) -> None:
-        """Add an evidence item; ``shown_value`` is the value as the summary shows it, when not ``value``."""
-        text = self.k.data.evidence[code]
-        if shown_value is None:
-            shown_value = value if value is not None else "?"
-        fields = _Fields(n=n, total=total if total is not None else len(self.dispute),
-                         amount=_yuan(amount) if amount is not None else "?",
-                         share=f"{share:.0%}" if share is not None else "?", value=shown_value)
-        self.signals.evidence.append(EvidenceItem(
-            code, text.direction, text.summary_en.format_map(fields), text.summary_zh.format_map(fields),
-            refs, float(n if strength is None else strength), value,
-        ))
+    """Add an evidence item to ``signals``; ``shown_value`` is the value as the summary shows it, when not
+    ``value``. (Shared with the block extractor, recharge_block.py, so the two word items alike.)"""
+    text = k.data.evidence[code]
+    if shown_value is None:
+        shown_value = value if value is not None else "?"
+    fields = _Fields(n=n, total=total, amount=_yuan(amount) if amount is not None else "?",
+                     share=f"{share:.0%}" if share is not None else "?", value=shown_value)
+    signals.evidence.append(EvidenceItem(
+        code, text.direction, text.summary_en.format_map(fields), text.summary_zh.format_map(fields),
+        refs, float(n if strength is None else strength), value,
+    ))
 
 
 class _Fields(dict):
