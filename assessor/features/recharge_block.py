@@ -27,7 +27,9 @@ the items that fire, from lists of the few columns they cite.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,26 +76,31 @@ def _fits(k: r.RechargeKnowledge) -> bool:
 
 def extract_block(block: Block, knowledge: r.RechargeKnowledge | None = None) -> list[Signals | None]:
     """Each case's recharge signals, or None where the usual path must give them (module docstring)."""
+    return list(iter_block(block, knowledge))
+
+
+def iter_block(block: Block, knowledge: r.RechargeKnowledge | None = None) -> Iterator[Signals | None]:
+    """:func:`extract_block` one case at a time: the features of the whole block are worked out first,
+    then each case's evidence as it is asked for, so a caller that writes each case out holds one at a time."""
     k = knowledge or r.RechargeKnowledge.default()
     cases = len(block.lines)
     if not block.accepted.any() or not _fits(k):
-        return [None] * cases
+        yield from repeat(None, cases)
+        return
     pay = _Paid(block, k)
     sessions = _Sessions(block, k, cases)
     created, created_ok = _created(block)
-    exact = block.accepted & pay.whole & created_ok
+    exact = (block.accepted & pay.whole & created_ok).tolist()
     columns = _features(k, pay, sessions, created, cases)
     rows = list(zip(*(columns[name].tolist() for name in FEATURES), strict=True))
-    out: list[Signals | None] = []
     lists = _Lists(block, pay, sessions, created)
     for c in range(cases):
         if not exact[c]:
-            out.append(None)
+            yield None
             continue
         signals = Signals(extractor=r.NAME, version=k.version, features=dict(zip(FEATURES, rows[c], strict=True)))
         _CaseEvidence(k, signals, lists, c).build()
-        out.append(signals)
-    return out
+        yield signals
 
 
 # --------------------------------------------------------------------------- columns
@@ -121,16 +128,35 @@ def _when(k: r.RechargeKnowledge, day: np.ndarray, minute: np.ndarray) -> tuple[
     """The extractor's WHEN flags of each moment, and whether its date is a school day."""
     if not len(day):
         return np.zeros(0, np.int64), np.zeros(0, bool)
-    dates, inverse = np.unique(day, return_inverse=True)
+    kind_of_date, table, school = _date_kinds(k)
+    kind = kind_of_date[day - _FIRST_DAY]
+    return table[kind, minute], school[kind]
+
+
+_FIRST_DAY = r._EPOCH_DAY + columnar._FIRST // _DAY - 1  # the reader's window, in local date ordinals
+_LAST_DAY = r._EPOCH_DAY + columnar._LAST // _DAY + 1
+_KINDS: dict[int, tuple[r.RechargeKnowledge, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+
+def _date_kinds(k: r.RechargeKnowledge) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the knowledge's calendar: the kind of each date the reader admits (school day or not, and
+    its WHEN flags), each kind's flags by minute of the day, and whether it is a school day. Worked out
+    once per knowledge (about 17,000 dates)."""
+    known = _KINDS.get(id(k))  # (the entry holds the knowledge: its id is not reused meanwhile)
+    if known is not None:
+        return known[1]
     kinds: dict[tuple[bool, int], int] = {}
-    kind_of_date = [kinds.setdefault(r._day_info(k, d)[:2], len(kinds)) for d in dates.tolist()]
+    kind_of_date = np.array([kinds.setdefault(r._day_info(k, d)[:2], len(kinds))
+                             for d in range(_FIRST_DAY, _LAST_DAY + 1)], np.intp)
     table = np.empty((len(kinds), 24 * 60), np.int64)
     school = np.empty(len(kinds), bool)
     for (school_day, flags), row in kinds.items():
         table[row] = np.array(k.minute_bits[school_day], np.int64) | flags
         school[row] = school_day
-    kind = np.array(kind_of_date, np.intp)[inverse.reshape(-1)]
-    return table[kind, minute], school[kind]
+    if len(_KINDS) >= 8:  # knowledge is loaded once per office: a handful at most
+        _KINDS.clear()
+    _KINDS[id(k)] = (k, (kind_of_date, table, school))
+    return kind_of_date, table, school
 
 
 class _Paid:
@@ -164,13 +190,13 @@ class _Paid:
         self.n = np.bincount(case_of[self.dispute], minlength=cases)  # payments in each dispute
         self.paid = np.where(self.dispute, self.cny, 0.0)
         self.total = np.bincount(case_of, weights=self.paid, minlength=cases)
-        ids = rows.field("id").to_pylist()
-        positions = (order - offsets[row_case[order]]).tolist()
-        self.keys = [f"recharges/{ids[i]}" if ids[i] not in (None, "") else f"recharges/{p}"
-                     for i, p in zip(order.tolist(), positions, strict=True)]
-        self.item_array = rows.field("item").take(pa.array(order, pa.int64()))
-        devices = rows.field("device_id").to_pylist()
-        self.devices = [devices[i] for i in order.tolist()]
+        taken = pa.array(order, pa.int64())
+        # A record without an id is named by its position in the case's list (the reader declines blank ids).
+        ids = pc.coalesce(rows.field("id").take(taken), pc.cast(pa.array(order - offsets[row_case[order]]), pa.string()))
+        self.keys = pc.binary_join_element_wise("recharges/", ids, "").to_pylist()
+        self.item_array = rows.field("item").take(taken)
+        self.device_array = rows.field("device_id").take(taken)
+        self.devices = self.device_array.to_pylist()
         self.in_burst = np.zeros(len(order), bool)
         self.run_max = np.zeros(cases)
         self.inside = np.zeros(len(order), bool)
@@ -190,12 +216,10 @@ class _Sessions:
         end = part.instants["end"][f_rows].astype(np.float64)
         # No end is NaN; an end before its start never comes here: the reader declines it (as the schema does).
         end[part.instants["end"][f_rows] == columnar._NO_TIME] = _NAN
-        ids = part.rows.field("id").to_pylist()
-        devices = part.rows.field("device_id").to_pylist()
-        ips = part.rows.field("ip").to_pylist()
-        id_list = [ids[i] for i in f_rows.tolist()]
-        device_list = [devices[i] for i in f_rows.tolist()]
-        ip_list: list[str | None] = [ips[i] for i in f_rows.tolist()]
+        taken = pa.array(f_rows, pa.int64())
+        id_list = part.rows.field("id").take(taken).to_pylist()
+        device_list = part.rows.field("device_id").take(taken).to_pylist()
+        ip_list: list[str | None] = part.rows.field("ip").take(taken).to_pylist()
         position = (f_rows - part.offsets[f_case[f_rows]]).tolist()
         paired = _paired_traces(block, case, id_list)
         if paired:
@@ -254,8 +278,9 @@ def _paired_traces(block: Block, f_case: np.ndarray, file_ids: list[str | None])
         return []
     si, bt = part.rows.field("si").to_pylist(), part.rows.field("bt").to_pylist()
     di, ot = part.rows.field("di").to_pylist(), part.instants["ot"].tolist()
+    wanted = np.isin(f_case, cases_with)
     known_by_case: dict[int, set] = {}
-    for c, rid in zip(f_case.tolist(), file_ids, strict=True):
+    for c, rid in zip(f_case[wanted].tolist(), [file_ids[i] for i in np.flatnonzero(wanted).tolist()], strict=True):
         known_by_case.setdefault(c, set()).add(rid)
     out: list[tuple] = []
     for c in cases_with:
@@ -481,18 +506,18 @@ def _last(mask: np.ndarray, case_of: np.ndarray, time: np.ndarray, day: np.ndarr
     return np.where(found, time[last].astype(float), -np.inf), np.where(found, day[last], 0)
 
 
-def _distinct(keys: list[str | None], case_of: np.ndarray, cases: int) -> np.ndarray:
-    """How many distinct given keys each case has."""
-    ids = pc.dictionary_encode(pa.array(keys, pa.string())).indices.fill_null(0).to_numpy(zero_copy_only=False) \
-        if keys else np.zeros(0, np.int64)
-    given = np.array([key is not None and key != "" for key in keys], bool)
+def _distinct(keys: pa.Array, case_of: np.ndarray, cases: int) -> np.ndarray:
+    """How many distinct given keys each case has (the reader declines blank ones: null is none)."""
+    ids = pc.dictionary_encode(keys).indices.fill_null(0).to_numpy(zero_copy_only=False)
+    given = keys.is_valid().to_numpy(zero_copy_only=False)
     width = int(ids[given].max(initial=0)) + 1 if given.any() else 1
     return np.bincount(np.unique(case_of[given] * width + ids[given]) // width, minlength=cases)
 
 
 def _devices(pay: _Paid, s: _Sessions, cases: int, out: dict[str, np.ndarray]) -> None:
-    devices = _distinct(pay.devices + s.devices, np.concatenate([pay.case_of, s.case_of]), cases)
-    ips = _distinct(s.ips, s.case_of, cases)
+    devices = _distinct(pa.concat_arrays([pay.device_array, pa.array(s.devices, pa.string())]),
+                        np.concatenate([pay.case_of, s.case_of]), cases)
+    ips = _distinct(pa.array(s.ips, pa.string()), s.case_of, cases)
     pay.n_devices, pay.n_ips = devices, ips
     out["recharge.n_devices"] = np.where(devices > 0, devices, _NAN).astype(float)
     out["sessions.n_ips"] = np.where(ips > 0, ips, _NAN).astype(float)
@@ -527,41 +552,71 @@ def _session_features(s: _Sessions, cases: int, out: dict[str, np.ndarray]) -> N
 # --------------------------------------------------------------------------- evidence
 
 
+class _Hits:
+    """Which payments of each case a mask holds, as lists cut from one list of the block's indices."""
+
+    def __init__(self, mask: np.ndarray, bounds: np.ndarray) -> None:
+        indices = np.flatnonzero(mask)
+        self.indices = indices.tolist()
+        self.cuts = np.searchsorted(indices, bounds).tolist()
+
+    def of(self, c: int) -> list[int]:
+        return self.indices[self.cuts[c]:self.cuts[c + 1]]
+
+
 class _Lists:
     """The block's columns as Python lists, for the few records each firing evidence item cites."""
 
     def __init__(self, block: Block, pay: _Paid, s: _Sessions, created: np.ndarray) -> None:
         self.pay, self.sessions, self.created = pay, s, created.tolist()
+        cases = len(pay.n)
         self.bounds, self.s_bounds = pay.bounds.tolist(), s.bounds.tolist()
         self.flags, self.cny, self.posix = pay.flags.tolist(), pay.cny.tolist(), pay.posix.tolist()
-        self.day, self.dispute = pay.day.tolist(), pay.dispute.tolist()
+        self.day = pay.day.tolist()
         self.n, self.total, self.age = pay.n.tolist(), pay.total.tolist(), pay.age.tolist()
+        self.ratio, self.run_max = pay.ratio.tolist(), pay.run_max.tolist()
+        self.n_devices, self.n_ips = pay.n_devices.tolist(), pay.n_ips.tolist()
+        self.history = pay.history.tolist()
         self.row = pay.row.tolist()
         self.amounts = block.amounts
         self.currency = pay.currency
-        self.items: list[str | None] | None = None  # read on first use
-        self.excerpts: dict[tuple, str] = {}  # (amount as written, currency, item): a block repeats a few tiers
-        self.refs: dict[int, RecordRef] = {}  # each cited payment's, built once
+        self._excerpts: list[str] | None = None
         self.rows = block.records["recharges"].rows
-        self.s_start, self.s_end = s.start.tolist(), s.end.tolist()
-        self.s_clipped = np.bincount(s.case_of[s.clipped], minlength=len(pay.n)).tolist()
+        self.s_start, self.s_end, self.s_day = s.start.tolist(), s.end.tolist(), s.day.tolist()
+        self.in_school, self.school_minutes = s.in_school.tolist(), s.school_minutes.tolist()
+        self.s_clipped = np.bincount(s.case_of[s.clipped], minlength=cases).tolist()
+        # The disputed payments of each case, and those each evidence item may cite.
+        dispute, flags = pay.dispute, pay.flags
+        self.dispute = _Hits(dispute, pay.bounds)
+        self.when = [(code, _Hits(dispute & ((flags & bit) != 0), pay.bounds))
+                     for bit, _, _, code in r._WHEN_NAMES]
+        self.burst = _Hits(dispute & pay.in_burst, pay.bounds)
+        night = dispute & ((flags & r._NIGHT_BIT) != 0)
+        self.night = np.bincount(pay.case_of[night], minlength=cases).tolist()
+        self.evening = _Hits(night & ((flags & r._EVENING) != 0), pay.bounds)
+        self.top = _Hits(dispute & pay.top, pay.bounds)
+        self.membership = _Hits(pay.membership, pay.bounds)
+        self.at_school = _Hits(s.in_school, s.bounds)
 
-    def pay_ref(self, i: int) -> RecordRef:
-        ref = self.refs.get(i)
-        if ref is None:
-            if self.items is None:
-                self.items = self.rows.field("item").to_pylist()
-            row = self.row[i]
-            shown = (self.amounts[row], self.currency[i], self.items[row])
-            excerpt = self.excerpts.get(shown)
-            if excerpt is None:
-                excerpt = self.excerpts[shown] = r._excerpt(columnar._decimal(shown[0]), shown[1], shown[2])
-            ref = self.refs[i] = RecordRef(self.pay.keys[i], datetime.fromtimestamp(self.posix[i], _TZ), excerpt)
-        return ref
+    def excerpts(self) -> list[str]:
+        """Each payment's excerpt as ``recharge._excerpt`` words it (``¥648 6480钻石``, ``4.99 USD``), column-wise:
+        each distinct amount is read as the schema reads it, once."""
+        if self._excerpts is None:
+            written = pc.dictionary_encode(pa.array([self.amounts[row] for row in self.row], pa.binary()))
+            amounts = pa.array([str(columnar._decimal(text)) for text in written.dictionary.to_pylist()], pa.string())
+            amount = amounts.take(written.indices)
+            currency = pa.array(self.currency.tolist(), pa.string())
+            shown = pc.if_else(pc.equal(currency, "CNY"), pc.binary_join_element_wise("¥", amount, ""),
+                               pc.binary_join_element_wise(amount, currency, " "))
+            item = self.pay.item_array
+            with_item = pc.fill_null(pc.not_equal(item, ""), False)
+            self._excerpts = pc.if_else(with_item, pc.binary_join_element_wise(shown, item, " "), shown).to_pylist()
+        return self._excerpts
 
-    def pay_refs(self, indices: list[int]) -> tuple[RecordRef, ...]:
-        refs, ref = self.refs, self.pay_ref
-        return tuple([refs.get(i) or ref(i) for i in indices[:r.MAX_RECORDS]])
+    def pay_refs_of(self, lo: int, hi: int) -> list[RecordRef]:
+        """The references of a case's payments (most are cited: build them all at once)."""
+        return list(map(RecordRef, self.pay.keys[lo:hi], map(datetime.fromtimestamp, self.posix[lo:hi], repeat(_TZ)),
+                        self.excerpts()[lo:hi]))
 
     def session_ref(self, j: int) -> RecordRef:
         s = self.sessions
@@ -576,7 +631,20 @@ class _CaseEvidence:
     def __init__(self, k: r.RechargeKnowledge, signals: Signals, lists: _Lists, c: int) -> None:
         self.k, self.signals, self.lists, self.c = k, signals, lists, c
         self.lo, self.hi = lists.bounds[c], lists.bounds[c + 1]
-        self.d = [i for i in range(self.lo, self.hi) if lists.dispute[i]]
+        self.d = lists.dispute.of(c)
+        self._refs: list[RecordRef] | None = None
+
+    def pay_ref(self, i: int) -> RecordRef:
+        if self._refs is None:
+            self._refs = self.lists.pay_refs_of(self.lo, self.hi)
+        return self._refs[i - self.lo]
+
+    def pay_refs(self, indices: list[int]) -> tuple[RecordRef, ...]:
+        """The records an evidence item lists: the first MAX_RECORDS of ``indices``."""
+        if self._refs is None:
+            self._refs = self.lists.pay_refs_of(self.lo, self.hi)
+        refs, lo = self._refs, self.lo
+        return tuple([refs[i - lo] for i in indices[:r.MAX_RECORDS]])
 
     def evidence(self, code: str, refs: tuple[RecordRef, ...], *, n: int, total: int | None = None,
                  **values: Any) -> None:
@@ -593,40 +661,34 @@ class _CaseEvidence:
             self.signals.warnings.append(
                 f"{lists.s_clipped[c]} login sessions longer than {limits.max_session_hours:g} h were "
                 f"clipped (a logout was probably never recorded)")
-        flags, d = lists.flags, self.d
-        in_burst = [i for i in d if flags[i] & r._IN_BURST]
-        if in_burst:
-            self.evidence("recharge.burst", lists.pay_refs(in_burst), n=len(in_burst), amount=self.paid(in_burst),
-                          value=int(lists.pay.run_max[c]))  # the largest run: one of those in burst
-        night = [i for i in d if flags[i] & r._NIGHT_BIT]
-        evening = [i for i in night if flags[i] & r._EVENING]
+        in_burst = lists.burst.of(c)
+        if in_burst:  # the largest run is then one of those in burst
+            self.evidence("recharge.burst", self.pay_refs(in_burst), n=len(in_burst), amount=self.paid(in_burst),
+                          value=int(lists.run_max[c]))
+        evening = lists.evening.of(c)
         if evening:
-            self.evidence("recharge.night_in_evening_session", lists.pay_refs(evening), n=len(evening),
-                          total=len(night))
+            self.evidence("recharge.night_in_evening_session", self.pay_refs(evening), n=len(evening),
+                          total=lists.night[c])
         self.timing()
         self.spending()
         self.history()
         self.devices()
         self.sessions()
         self.signals.per_payment.update(zip(lists.pay.keys[self.lo:self.hi],
-                                            r._payment_rows(flags[self.lo:self.hi]), strict=True))
+                                            r._payment_rows(lists.flags[self.lo:self.hi]), strict=True))
 
     def timing(self) -> None:
-        lists, d, texts = self.lists, self.d, self.k.data.evidence
-        total = lists.total[self.c]
-        present = 0
-        for i in d:
-            present |= lists.flags[i]
-        for bit, _, _, code in r._WHEN_NAMES:
-            if not bit & present or code not in texts:
-                continue
-            hits = [i for i in d if lists.flags[i] & bit]
-            paid = self.paid(hits)
-            self.evidence(code, lists.pay_refs(hits), n=len(hits), amount=paid,
-                          share=paid / total if total > 0 else None)
+        lists, c, texts = self.lists, self.c, self.k.data.evidence
+        total = lists.total[c]
+        for code, hits_of in lists.when:
+            hits = hits_of.of(c)
+            if hits and code in texts:
+                paid = self.paid(hits)
+                self.evidence(code, self.pay_refs(hits), n=len(hits), amount=paid,
+                              share=paid / total if total > 0 else None)
 
     def spending(self) -> None:
-        lists, d, limits, pay = self.lists, self.d, self.k.data.thresholds, self.lists.pay
+        lists, c, d, limits = self.lists, self.c, self.d, self.k.data.thresholds
         n = len(d)
         if n >= limits.escalation_min_payments:
             half = n // 2
@@ -634,14 +696,14 @@ class _CaseEvidence:
             ratio = math.log2((late + 1.0) / (early + 1.0))
             if ratio >= limits.escalation_log2_ratio:
                 shown = f"{late / early:.1f}" if early > 0 else f"{2 ** ratio:.1f}"
-                self.evidence("recharge.escalation", lists.pay_refs(d[n - half:]), n=half, value=shown,
+                self.evidence("recharge.escalation", self.pay_refs(d[n - half:]), n=half, value=shown,
                               strength=ratio)
-        top = [i for i in d if pay.top[i]]
+        top = lists.top.of(c)
         if top:
-            self.evidence("recharge.top_tier", lists.pay_refs(top), n=len(top), amount=self.paid(top))
-        membership = [i for i in d if pay.membership[i]]
+            self.evidence("recharge.top_tier", self.pay_refs(top), n=len(top), amount=self.paid(top))
+        membership = lists.membership.of(c)
         if membership:
-            self.evidence("recharge.repeat_membership", lists.pay_refs(membership), n=len(membership))
+            self.evidence("recharge.repeat_membership", self.pay_refs(membership), n=len(membership))
 
     def history(self) -> None:
         lists, c, d, limits, pay = self.lists, self.c, self.d, self.k.data.thresholds, self.lists.pay
@@ -650,44 +712,43 @@ class _CaseEvidence:
         first = d[0]
         days = self.signals.features["recharge.dormancy_days"]
         if days == days and days >= limits.dormancy_days:
-            self.evidence("recharge.dormant_then_active", (self.last_activity(first), lists.pay_ref(first)), n=2,
+            self.evidence("recharge.dormant_then_active", (self.last_activity(first), self.pay_ref(first)), n=2,
                           value=round(days), strength=days, shown_value=f"{days:.0f}")
         created = lists.created[c]
         if created != columnar._NO_TIME and lists.age[c] < 0:
             day = datetime.fromtimestamp(created, _TZ).date()
             self.signals.warnings.append(f"payment {pay.keys[first]} is dated before the account was created "
                                          f"({day}); check the clocks of the two systems")
-        ratio = float(pay.ratio[c])
+        ratio = lists.ratio[c]
         if ratio == ratio and ratio >= limits.spend_spike_ratio:
-            self.evidence("recharge.spend_spike", lists.pay_refs(d), n=len(d), value=f"{ratio:.1f}", strength=ratio)
+            self.evidence("recharge.spend_spike", self.pay_refs(d), n=len(d), value=f"{ratio:.1f}", strength=ratio)
 
     def last_activity(self, first: int) -> RecordRef:
         """The latest payment or session on a day before the dispute began (the first of equal latest)."""
-        lists, s = self.lists, self.lists.sessions
-        day_one, history = lists.day[first], lists.pay.history
-        best: tuple[float, int, bool] = (-math.inf, -1, False)  # (time, index, a session)
+        lists = self.lists
+        day_one, history, day, posix = lists.day[first], lists.history, lists.day, lists.posix
+        best, payment_time = -1, -math.inf
         for i in range(self.lo, self.hi):
-            if history[i] and lists.day[i] < day_one and lists.posix[i] > best[0]:
-                best = (lists.posix[i], i, False)
-        payment_time = best[0]
+            if history[i] and day[i] < day_one and posix[i] > payment_time:
+                best, payment_time = i, posix[i]
         latest_start, latest = -math.inf, -1
         for j in range(lists.s_bounds[self.c], lists.s_bounds[self.c + 1]):
-            if int(s.day[j]) < day_one and lists.s_start[j] > latest_start:
+            if lists.s_day[j] < day_one and lists.s_start[j] > latest_start:
                 latest_start, latest = lists.s_start[j], j
         if latest >= 0 and latest_start > payment_time:
             return lists.session_ref(latest)
-        return lists.pay_ref(best[1])
+        return self.pay_ref(best)
 
     def devices(self) -> None:
         lists, c, limits, pay, s = self.lists, self.c, self.k.data.thresholds, self.lists.pay, self.lists.sessions
-        n_devices, n_ips = int(pay.n_devices[c]), int(pay.n_ips[c])
+        n_devices, n_ips = lists.n_devices[c], lists.n_ips[c]
         if n_devices < limits.many_devices and n_ips < limits.many_ips:
             return
         first_seen: dict[str, RecordRef] = {}
         for i in range(self.lo, self.hi):
             device = pay.devices[i]
             if device and device not in first_seen:
-                first_seen[device] = lists.pay_ref(i)
+                first_seen[device] = self.pay_ref(i)
         for j in range(lists.s_bounds[c], lists.s_bounds[c + 1]):
             for key in (s.devices[j], s.ips[j]):
                 if key and key not in first_seen:
@@ -699,12 +760,12 @@ class _CaseEvidence:
                       strength=value)
 
     def sessions(self) -> None:
-        lists, c, s = self.lists, self.c, self.lists.sessions
+        lists, c = self.lists, self.c
         lo, hi = lists.s_bounds[c], lists.s_bounds[c + 1]
         n = hi - lo
-        at_school = [j for j in range(lo, hi) if s.in_school[j]]
+        at_school = lists.at_school.of(c)
         if at_school:
-            minutes = round(r._sum([float(s.school_minutes[j]) for j in at_school]))
+            minutes = round(r._sum([lists.school_minutes[j] for j in at_school]))
             self.evidence("sessions.school_hours_play", tuple(map(lists.session_ref, at_school[:r.MAX_RECORDS])),
                           n=len(at_school), total=n, value=minutes)
         elif n >= 3 and all(e == e for e in lists.s_end[lo:hi]):
