@@ -8,6 +8,12 @@ Lines file, then times, in this interpreter:
   first, untimed, and streams through alone as in ``assessor batch``; validation is the loader's cost, measured by benchmarks/load_cases.py, and
   is not counted here).
 
+``--columnar`` also times the recharge extractor over the file read into columns (step 3 of
+docs/columnar.md: ``assessor.features.recharge_block``, not yet on the scoring path): blocks of
+256 lines read by ``assessor.io.columnar.read_block`` (not timed, as validation is not), then
+each case's recharge signals, exactly those of the extractor, yielded one case at a time. A case
+the block path leaves to the usual path is timed on the usual extractor.
+
 Two mixes of records (``--mix``):
 - ``simulated`` (default): each case is a simulated dispute (``assessor simulate``) whose own
   payments, chat lines and sessions are resampled to 40 / 150 records: mostly neutral game talk,
@@ -15,7 +21,7 @@ Two mixes of records (``--mix``):
 - ``samples``: records drawn from the six hand-written sample cases, whose chat is dense with
   evidence (almost every line hits the lexicon): the hardest case for the chat extractor.
 
-    python benchmarks/extract.py [--cases 10000] [--mix simulated|samples] [--seed 0]
+    python benchmarks/extract.py [--cases 10000] [--mix simulated|samples] [--seed 0] [--columnar]
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ def simulated_mix(count: int, seed: int, path: Path) -> int:
                 break
             if not raw.get("recharges") or not raw.get("chats"):
                 continue  # resampling needs some of each
+            raw.pop("label", None)  # a dispute file holds no training label
             for key, size in (("recharges", PAYMENTS), ("chats", CHATS)):
                 pool = raw[key]
                 drawn = sorted(rng.choices(range(len(pool)), k=size))
@@ -81,6 +88,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--mix", choices=("simulated", "samples"), default="simulated")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--columnar", action="store_true", help="also time recharge signals from columns")
     args = parser.parse_args()
     for extract in EXTRACTORS.values():  # load lexicons, rules and calendars outside the timing
         extract(Case.model_validate({"case_id": "warm-up"}))
@@ -106,6 +114,7 @@ def main() -> None:
                     extract(case)
                     spent[name] += clock() - start
                 n += 1
+        columnar = recharge_on_columns(path) if args.columnar else None
     total = sum(spent.values())
     print(f"{n} cases ({args.mix} mix), {PAYMENTS} payments and {CHATS} chat lines each, {size / 2**20:.1f} MiB")
     print(f"json.loads floor:   {floor:7.2f} s  {n / floor:8.0f} cases/s")
@@ -113,6 +122,41 @@ def main() -> None:
         print(f"  {name:<16}{seconds:7.2f} s  {n / seconds:8.0f} cases/s  ({seconds / floor:.2f}x floor)")
     print(f"all extractors:     {total:7.2f} s  {n / total:8.0f} cases/s")
     print(f"extract / floor:    {total / floor:.2f}x (target <= 1.0, goal 0.5)")
+    if columnar is not None:
+        seconds, usual = columnar
+        print(f"recharge on columns:{seconds:7.2f} s  {n / seconds:8.0f} cases/s  ({seconds / floor:.2f}x floor; "
+              f"{usual} cases left to the usual path, timed on it)")
+        mixed = total - spent["recharge"] + seconds
+        print(f"all, recharge on columns: {mixed / floor:.2f}x floor")
+
+
+def recharge_on_columns(path: Path, block_lines: int = 256) -> tuple[float, int]:
+    """Seconds spent on recharge signals from the file's columns, and how many cases took the usual path."""
+    from datetime import UTC, datetime
+
+    from assessor.features.recharge_block import iter_block
+    from assessor.io.columnar import read_block
+
+    now = datetime.now(UTC)
+    with open(path, "rb") as stream:
+        lines = list(enumerate(stream, start=1))
+    list(iter_block(read_block(lines[:8], now=now)[0]))  # warm-up: the knowledge's table of dates
+    seconds, usual = 0.0, 0
+    clock = time.perf_counter
+    for first in range(0, len(lines), block_lines):
+        piece = lines[first:first + block_lines]
+        for block in read_block(piece, now=now):  # reading and validating: not timed, as above
+            start = clock()
+            left = [k for k, signals in enumerate(iter_block(block)) if signals is None]
+            seconds += clock() - start
+            for k in left:
+                number = block.lines[k]
+                case = Case.model_validate_json(lines[number - 1][1])
+                start = clock()
+                recharge.extract(case)
+                seconds += clock() - start
+            usual += len(left)
+    return seconds, usual
 
 
 if __name__ == "__main__":

@@ -77,3 +77,21 @@ def test_the_columnar_read_gives_the_extractors_values_for_every_case(tmp_path):
         for name, values in columns.items():
             got = values[i]
             assert got == expected[name] or (math.isnan(got) and math.isnan(expected[name])), (case.case_id, name)
+
+
+def test_recharge_on_columns_times_every_case_and_counts_those_left_to_the_usual_path(tmp_path):
+    # benchmarks/extract.py --columnar: each case's recharge signals come from the columns, or (timed
+    # too) from the usual extractor; a case must not go missing from the figure.
+    pytest.importorskip("pyarrow", reason="the columnar path needs pyarrow (pip install -e '.[distributed]')")
+    spec = importlib.util.spec_from_file_location("bench_extract", RUN.parent / "extract.py")
+    extract = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extract)
+    path = tmp_path / "bench.jsonl"
+    extract.simulated_mix(12, 4, path)
+    assert all("label" not in json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    part_yuan = {"case_id": "PD-9", "recharges": [{"id": "a", "at": "2024-02-10T20:00:00", "amount": 0.99}]}
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(part_yuan) + "\n")
+    seconds, usual = extract.recharge_on_columns(path, block_lines=5)
+    assert seconds > 0
+    assert usual == 1
