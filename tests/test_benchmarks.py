@@ -95,3 +95,25 @@ def test_recharge_on_columns_times_every_case_and_counts_those_left_to_the_usual
     seconds, usual = extract.recharge_on_columns(path, block_lines=5)
     assert seconds > 0
     assert usual == 1
+
+
+def test_the_outputs_benchmark_rebuilds_exactly_what_the_extractors_return(tmp_path):
+    # benchmarks/outputs.py times building the extractors' outputs alone: a lower bound for any
+    # design only if what it builds is the whole output, object for object.
+    spec = importlib.util.spec_from_file_location("bench_outputs", RUN.parent / "outputs.py")
+    outputs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(outputs)
+    path = tmp_path / "bench.jsonl"
+    outputs.simulated_mix(8, 2, path)
+    from assessor.schema import Case
+
+    seen = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        case = Case.model_validate_json(line)
+        for extract in outputs.EXTRACTORS.values():
+            signals = extract(case)
+            rebuilt = outputs.build(outputs.recipe(signals))
+            assert rebuilt == signals
+            assert [r.at for e in rebuilt.evidence for r in e.records] == [r.at for e in signals.evidence for r in e.records]
+            seen += len(signals.evidence) + len(signals.per_payment)
+    assert seen > 100
