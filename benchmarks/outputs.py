@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,14 +42,17 @@ def recipe(signals: Signals) -> tuple:
     for item in [*signals.evidence, *signals.findings]:
         for ref in item.records:
             refs.setdefault(id(ref), ref)
-    ref_parts = [(r.record, int(r.at.timestamp()) if r.at else None, r.at.tzinfo if r.at else None, r.excerpt)
-                 for r in refs.values()]
+    timed = [r for r in refs.values() if r.at is not None]  # by kind, so each kind is built in one C-level pass
+    untimed = [r for r in refs.values() if r.at is None]
+    ref_parts = ([r.record for r in timed], [int(r.at.timestamp()) for r in timed], [r.at.tzinfo for r in timed],
+                 [r.excerpt for r in timed], [r.record for r in untimed], [r.excerpt for r in untimed])
+    refs = {id(r): r for r in [*timed, *untimed]}
     index = {key: i for i, key in enumerate(refs)}
     evidence = [(e.code, e.direction, e.summary_en, e.summary_zh, [index[id(r)] for r in e.records], e.strength,
                  e.value) for e in signals.evidence]
     findings = [(f.code, f.summary_en, f.summary_zh, f.basis, f.amount_cny, [index[id(r)] for r in f.records])
                 for f in signals.findings]
-    rows = [(key, dict(row)) for key, row in signals.per_payment.items()]  # each copied, as the extractors do
+    rows = (list(signals.per_payment), [dict(row) for row in signals.per_payment.values()])
     return (signals.extractor, signals.version, list(signals.features), list(signals.features.values()), ref_parts,
             evidence, findings, rows, list(signals.warnings))
 
@@ -56,15 +60,16 @@ def recipe(signals: Signals) -> tuple:
 def build(parts: tuple) -> Signals:
     """The output of one extractor from its parts: the objects, and nothing else."""
     name, version, keys, values, ref_parts, evidence, findings, rows, warnings = parts
-    refs = [RecordRef(record, datetime.fromtimestamp(at, tz) if at is not None else None, excerpt)
-            for record, at, tz, excerpt in ref_parts]
+    records, seconds, zones, excerpts, bare, bare_excerpts = ref_parts
+    refs = [*map(RecordRef, records, map(datetime.fromtimestamp, seconds, zones), excerpts),
+            *map(RecordRef, bare, repeat(None), bare_excerpts)]
     return Signals(
         name, version, dict(zip(keys, values, strict=True)),
         [EvidenceItem(code, direction, en, zh, tuple([refs[i] for i in cited]), strength, value)
          for code, direction, en, zh, cited, strength, value in evidence],
         [FindingItem(code, en, zh, basis, amount, tuple([refs[i] for i in cited]))
          for code, en, zh, basis, amount, cited in findings],
-        {key: row.copy() for key, row in rows}, list(warnings))
+        dict(zip(rows[0], map(dict.copy, rows[1]), strict=True)), list(warnings))  # copied as the extractors do
 
 
 def main() -> None:
@@ -92,10 +97,10 @@ def main() -> None:
             start = clock()
             build(one)
             spent[name] += clock() - start
-            counts["refs"] += len(one[4])
+            counts["refs"] += len(one[4][0]) + len(one[4][4])
             counts["evidence"] += len(one[5])
             counts["findings"] += len(one[6])
-            counts["per-payment rows"] += len(one[7])
+            counts["per-payment rows"] += len(one[7][0])
     n = len(lines)
     print(f"{n} cases; json.loads floor {floor:.2f} s ({floor / n * 1e6:.0f} us a case)")
     print("objects a case: " + ", ".join(f"{count / n:.1f} {what}" for what, count in counts.items()))
