@@ -260,3 +260,14 @@ def test_dormancy_cites_the_payment_when_a_session_began_on_the_same_second():
     (item,) = [item for item in signals.evidence if item.code == "recharge.dormant_then_active"]
     assert [ref.record for ref in item.records] == ["recharges/old", "recharges/new"]
     assert item.value == 127
+
+
+@pytest.mark.parametrize("cases", [
+    [{"case_id": "PD-1"}, {"case_id": "PD-2", "chats": [{"text": "作业写完了"}]}],  # nothing paid, no session
+    [{"case_id": "PD-1", "recharges": [{"id": "a", "at": "2024-02-10T20:00:00", "amount": 6, "status": "failed"}],
+      "sessions": [{"id": "s", "start": "2024-02-10T19:00:00"}]}],  # every payment failed; a session without end
+    [{"case_id": "PD-1", "login_traces": [{"si": "x", "bt": 0, "ot": 1707566400}]}],  # a logout alone
+], ids=["empty", "all-failed", "lone-logout"])
+def test_blocks_with_nothing_to_count_get_the_extractors_signals(cases):
+    lines = [json.dumps(case, ensure_ascii=False).encode() + b"\n" for case in cases]
+    assert check(lines) == (len(cases), len(cases))
