@@ -271,3 +271,12 @@ def test_dormancy_cites_the_payment_when_a_session_began_on_the_same_second():
 def test_blocks_with_nothing_to_count_get_the_extractors_signals(cases):
     lines = [json.dumps(case, ensure_ascii=False).encode() + b"\n" for case in cases]
     assert check(lines) == (len(cases), len(cases))
+
+
+def test_a_block_too_large_for_exact_keys_is_left_to_the_usual_path(monkeypatch):
+    from assessor.features import recharge_block
+
+    (block,) = read_block(list(enumerate(dispute_lines(5, seed=2), start=1)), now=NOW)
+    assert any(signals is not None for signals in extract_block(block))
+    monkeypatch.setattr(recharge_block, "MAX_CASES", 4)
+    assert extract_block(block) == [None] * 5

@@ -17,7 +17,8 @@ cases, exactly the :class:`Signals` that ``recharge.extract`` gives for that cas
 - a case whose account creation time is not in a layout the column reader knows.
 
 A whole block is left to the usual path when the knowledge breaks an assumption named in
-:func:`_fits` (an office's settings may).
+:func:`_fits` (an office's settings may), or when it holds more than ``MAX_CASES`` cases (the
+block keys below would lose exactness; blocks are read 256 lines at a time).
 
 Features are whole-array operations over the block: bincounts per case, cumulative sums and
 searchsorted, with each case's payments in time order. Evidence stays Python, built only for
@@ -58,6 +59,7 @@ FEATURES = (
 _NAN = math.nan
 _DAY = 86400
 _APART = 2.0**34  # cases' times set this far apart make one sorted key of (case, time): > any span read here
+MAX_CASES = 2**18  # so that a case's number times _APART stays an exact float (< 2**53)
 _TZ = ZoneInfo(columnar.ZONE)  # the only zone the reader accepts
 
 
@@ -84,7 +86,7 @@ def iter_block(block: Block, knowledge: r.RechargeKnowledge | None = None) -> It
     then each case's evidence as it is asked for, so a caller that writes each case out holds one at a time."""
     k = knowledge or r.RechargeKnowledge.default()
     cases = len(block.lines)
-    if not block.accepted.any() or not _fits(k):
+    if not block.accepted.any() or not _fits(k) or cases > MAX_CASES:
         yield from repeat(None, cases)
         return
     pay = _Paid(block, k)
