@@ -199,9 +199,10 @@ class _Paid:
         self.item_array = rows.field("item").take(taken)
         self.device_array = rows.field("device_id").take(taken)
         self.devices = self.device_array.to_pylist()
-        self.in_burst = np.zeros(len(order), bool)
-        self.run_max = np.zeros(cases)
-        self.inside = np.zeros(len(order), bool)
+        # What the features find, for the evidence to cite: set by _features (per payment: in_burst, top,
+        # membership, history; per case: run_max, age, ratio, n_devices, n_ips).
+        self.in_burst = self.top = self.membership = self.history = np.zeros(len(order), bool)
+        self.run_max = self.age = self.ratio = self.n_devices = self.n_ips = np.zeros(cases)
 
 
 class _Sessions:
@@ -389,7 +390,7 @@ def _in_sessions(k: r.RechargeKnowledge, pay: _Paid, s: _Sessions, cases: int, o
         else s.end
     key = pay.case_of * _APART + pay.posix
     begun = np.searchsorted(s.case_of * _APART + s.start, key, side="right")
-    pay.inside = inside = (begun > 0) & (reach[np.maximum(begun - 1, 0)] >= key) if len(reach) \
+    inside = (begun > 0) & (reach[np.maximum(begun - 1, 0)] >= key) if len(reach) \
         else np.zeros(len(key), bool)
     has = (n_s > 0) & (pay.n > 0)
     out["recharge.in_session_share"] = np.where(
@@ -424,7 +425,6 @@ def _spending(k: r.RechargeKnowledge, pay: _Paid, cases: int, out: dict[str, np.
     halves = n // 2
     early = np.bincount(d_case, weights=np.where(rank < halves[d_case], d_paid, 0.0), minlength=cases)
     late = np.bincount(d_case, weights=np.where(rank >= (n - halves)[d_case], d_paid, 0.0), minlength=cases)
-    pay.early, pay.late = early, late
     out["recharge.escalation_log2"] = np.array(
         [math.log2((lt / h + 1.0) / (e / h + 1.0)) if count >= limits.escalation_min_payments else _NAN
          for count, h, e, lt in zip(n.tolist(), halves.tolist(), early.tolist(), late.tolist(), strict=True)])
@@ -465,7 +465,6 @@ def _history(k: r.RechargeKnowledge, pay: _Paid, s: _Sessions, created: np.ndarr
     first_c = np.minimum(first, max(len(index) - 1, 0))
     began = pay.posix[first_c] if len(index) else np.zeros(cases, np.int64)
     day_one = pay.day[first_c] if len(index) else np.zeros(cases, np.int64)
-    pay.first, pay.has_dispute = first_c, has
     history = ~pay.marked & (pay.posix < began[pay.case_of])
     pay.history = history
     # The latest activity on a day before the dispute began: a payment, or a later session start.
