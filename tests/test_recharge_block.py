@@ -280,3 +280,33 @@ def test_a_block_too_large_for_exact_keys_is_left_to_the_usual_path(monkeypatch)
     assert any(signals is not None for signals in extract_block(block))
     monkeypatch.setattr(recharge_block, "MAX_CASES", 4)
     assert extract_block(block) == [None] * 5
+
+
+def test_an_office_s_calendar_and_evening_are_followed(tmp_path):
+    from assessor.calendar import SchoolCalendar
+
+    path = tmp_path / "calendar.toml"
+    path.write_text('''version = "2024.09.1"
+[bands]
+late_night = ["00:00", "05:30"]
+early_morning = ["05:30", "07:40"]
+school_hours = ["07:40", "17:10"]
+after_school = ["17:10", "22:00"]
+bedtime = ["22:00", "24:00"]
+[[vacations]]
+name = "summer"
+start = "07-10"
+[[closures]]
+id = "district_flood_2024"
+name_en = "Schools closed for flooding"
+start = 2024-05-06
+end = 2024-05-10
+region = "CN"
+source = "district education bureau notice"
+''', encoding="utf-8")
+    default = recharge.RechargeKnowledge.default()
+    data = default.data.model_copy(update={"thresholds": default.data.thresholds.model_copy(
+        update={"evening_starts": datetime.strptime("20:30:15", "%H:%M:%S").time(), "max_session_hours": 12})})
+    knowledge = recharge.RechargeKnowledge(data, SchoolCalendar.from_file(path))
+    given_, accepted = check(generated_lines(seed=21, count=200), knowledge)
+    assert given_ == accepted >= 150
