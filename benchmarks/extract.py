@@ -32,6 +32,7 @@ import random
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 
 from assessor.features import chat, real_name, recharge
@@ -139,23 +140,23 @@ def recharge_on_columns(path: Path, block_lines: int = 256) -> tuple[float, int]
 
     now = datetime.now(UTC)
     with open(path, "rb") as stream:
-        lines = list(enumerate(stream, start=1))
-    list(iter_block(read_block(lines[:8], now=now)[0]))  # warm-up: the knowledge's table of dates
+        list(iter_block(read_block([(1, stream.readline())], now=now)[0]))  # warm-up: the knowledge's table of dates
     seconds, usual = 0.0, 0
     clock = time.perf_counter
-    for first in range(0, len(lines), block_lines):
-        piece = lines[first:first + block_lines]
-        for block in read_block(piece, now=now):  # reading and validating: not timed, as above
-            start = clock()
-            left = [k for k, signals in enumerate(iter_block(block)) if signals is None]
-            seconds += clock() - start
-            for k in left:
-                number = block.lines[k]
-                case = Case.model_validate_json(lines[number - 1][1])
+    with open(path, "rb") as stream:  # a block at a time, as a batch would read
+        numbered = enumerate(stream, start=1)
+        while piece := list(islice(numbered, block_lines)):
+            raw = dict(piece)
+            for block in read_block(piece, now=now):  # reading and validating: not timed, as above
                 start = clock()
-                recharge.extract(case)
+                left = [k for k, signals in enumerate(iter_block(block)) if signals is None]
                 seconds += clock() - start
-            usual += len(left)
+                for k in left:
+                    case = Case.model_validate_json(raw[block.lines[k]])
+                    start = clock()
+                    recharge.extract(case)
+                    seconds += clock() - start
+                usual += len(left)
     return seconds, usual
 
 

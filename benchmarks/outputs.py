@@ -38,16 +38,12 @@ from assessor.schema import Case  # noqa: E402
 
 def recipe(signals: Signals) -> tuple:
     """What it takes to build one extractor's output for a case: its parts, as plain values."""
-    refs: dict[int, RecordRef] = {}
-    for item in [*signals.evidence, *signals.findings]:
-        for ref in item.records:
-            refs.setdefault(id(ref), ref)
-    timed = [r for r in refs.values() if r.at is not None]  # by kind, so each kind is built in one C-level pass
-    untimed = [r for r in refs.values() if r.at is None]
+    distinct = {id(ref): ref for item in [*signals.evidence, *signals.findings] for ref in item.records}
+    timed = [r for r in distinct.values() if r.at is not None]  # by kind, so each kind is built in one C-level pass
+    untimed = [r for r in distinct.values() if r.at is None]
     ref_parts = ([r.record for r in timed], [int(r.at.timestamp()) for r in timed], [r.at.tzinfo for r in timed],
                  [r.excerpt for r in timed], [r.record for r in untimed], [r.excerpt for r in untimed])
-    refs = {id(r): r for r in [*timed, *untimed]}
-    index = {key: i for i, key in enumerate(refs)}
+    index = {id(r): i for i, r in enumerate([*timed, *untimed])}  # each reference's place in build()'s list
     evidence = [(e.code, e.direction, e.summary_en, e.summary_zh, [index[id(r)] for r in e.records], e.strength,
                  e.value) for e in signals.evidence]
     findings = [(f.code, f.summary_en, f.summary_zh, f.basis, f.amount_cny, [index[id(r)] for r in f.records])

@@ -574,7 +574,7 @@ class _Lists:
         self.bounds, self.s_bounds = pay.bounds.tolist(), s.bounds.tolist()
         self.flags, self.cny, self.posix = pay.flags.tolist(), pay.cny.tolist(), pay.posix.tolist()
         self.day = pay.day.tolist()
-        self.n, self.total, self.age = pay.n.tolist(), pay.total.tolist(), pay.age.tolist()
+        self.total, self.age = pay.total.tolist(), pay.age.tolist()
         self.ratio, self.run_max = pay.ratio.tolist(), pay.run_max.tolist()
         self.n_devices, self.n_ips = pay.n_devices.tolist(), pay.n_ips.tolist()
         self.history = pay.history.tolist()
@@ -582,7 +582,6 @@ class _Lists:
         self.amounts = block.amounts
         self.currency = pay.currency
         self._excerpts: list[str] | None = None
-        self.rows = block.records["recharges"].rows
         self.s_start, self.s_end, self.s_day = s.start.tolist(), s.end.tolist(), s.day.tolist()
         self.in_school, self.school_minutes = s.in_school.tolist(), s.school_minutes.tolist()
         self.s_clipped = np.bincount(s.case_of[s.clipped], minlength=cases).tolist()
@@ -635,16 +634,18 @@ class _CaseEvidence:
         self.d = lists.dispute.of(c)
         self._refs: list[RecordRef] | None = None
 
-    def pay_ref(self, i: int) -> RecordRef:
+    def case_refs(self) -> list[RecordRef]:
+        """The case's payment references, built on the first item that cites one."""
         if self._refs is None:
             self._refs = self.lists.pay_refs_of(self.lo, self.hi)
-        return self._refs[i - self.lo]
+        return self._refs
+
+    def pay_ref(self, i: int) -> RecordRef:
+        return self.case_refs()[i - self.lo]
 
     def pay_refs(self, indices: list[int]) -> tuple[RecordRef, ...]:
         """The records an evidence item lists: the first MAX_RECORDS of ``indices``."""
-        if self._refs is None:
-            self._refs = self.lists.pay_refs_of(self.lo, self.hi)
-        refs, lo = self._refs, self.lo
+        refs, lo = self.case_refs(), self.lo
         return tuple([refs[i - lo] for i in indices[:r.MAX_RECORDS]])
 
     def evidence(self, code: str, refs: tuple[RecordRef, ...], *, n: int, total: int | None = None,
@@ -690,15 +691,13 @@ class _CaseEvidence:
 
     def spending(self) -> None:
         lists, c, d, limits = self.lists, self.c, self.d, self.k.data.thresholds
-        n = len(d)
-        if n >= limits.escalation_min_payments:
+        ratio = self.signals.features["recharge.escalation_log2"]  # NaN below escalation_min_payments
+        if ratio >= limits.escalation_log2_ratio:  # then the means, for the summary only
+            n = len(d)
             half = n // 2
             early, late = self.paid(d[:half]) / half, self.paid(d[n - half:]) / half
-            ratio = math.log2((late + 1.0) / (early + 1.0))
-            if ratio >= limits.escalation_log2_ratio:
-                shown = f"{late / early:.1f}" if early > 0 else f"{2 ** ratio:.1f}"
-                self.evidence("recharge.escalation", self.pay_refs(d[n - half:]), n=half, value=shown,
-                              strength=ratio)
+            shown = f"{late / early:.1f}" if early > 0 else f"{2 ** ratio:.1f}"
+            self.evidence("recharge.escalation", self.pay_refs(d[n - half:]), n=half, value=shown, strength=ratio)
         top = lists.top.of(c)
         if top:
             self.evidence("recharge.top_tier", self.pay_refs(top), n=len(top), amount=self.paid(top))
