@@ -8,11 +8,12 @@ Lines file, then times, in this interpreter:
   first, untimed, and streams through alone as in ``assessor batch``; validation is the loader's cost, measured by benchmarks/load_cases.py, and
   is not counted here).
 
-``--columnar`` also times the recharge extractor over the file read into columns (step 3 of
-docs/columnar.md: ``assessor.features.recharge_block``, not yet on the scoring path): blocks of
-256 lines read by ``assessor.io.columnar.read_block`` (not timed, as validation is not), then
-each case's recharge signals, exactly those of the extractor, yielded one case at a time. A case
-the block path leaves to the usual path is timed on the usual extractor.
+``--columnar`` also times the recharge and real-name extractors over the file read into columns
+(steps 3 and 5 of docs/columnar.md: ``assessor.features.recharge_block`` and
+``assessor.features.real_name_block``, not yet on the scoring path): blocks of 256 lines read by
+``assessor.io.columnar.read_block`` (not timed, as validation is not), then each case's signals,
+exactly those of the extractor, yielded one case at a time. A case a block path leaves to the
+usual path is timed on the usual extractor.
 
 Two mixes of records (``--mix``):
 - ``simulated`` (default): each case is a simulated dispute (``assessor simulate``) whose own
@@ -89,7 +90,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--mix", choices=("simulated", "samples"), default="simulated")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--columnar", action="store_true", help="also time recharge signals from columns")
+    parser.add_argument("--columnar", action="store_true",
+                        help="also time recharge and real-name signals from columns")
     args = parser.parse_args()
     for extract in EXTRACTORS.values():  # load lexicons, rules and calendars outside the timing
         extract(Case.model_validate({"case_id": "warm-up"}))
@@ -115,7 +117,7 @@ def main() -> None:
                     extract(case)
                     spent[name] += clock() - start
                 n += 1
-        columnar = recharge_on_columns(path) if args.columnar else None
+        columnar = on_columns(path) if args.columnar else None
     total = sum(spent.values())
     print(f"{n} cases ({args.mix} mix), {PAYMENTS} payments and {CHATS} chat lines each, {size / 2**20:.1f} MiB")
     print(f"json.loads floor:   {floor:7.2f} s  {n / floor:8.0f} cases/s")
@@ -124,40 +126,46 @@ def main() -> None:
     print(f"all extractors:     {total:7.2f} s  {n / total:8.0f} cases/s")
     print(f"extract / floor:    {total / floor:.2f}x (target <= 1.0, goal 0.5)")
     if columnar is not None:
-        seconds, usual = columnar
-        print(f"recharge on columns:{seconds:7.2f} s  {n / seconds:8.0f} cases/s  ({seconds / floor:.2f}x floor; "
-              f"{usual} cases left to the usual path, timed on it)")
-        mixed = total - spent["recharge"] + seconds
-        print(f"all, recharge on columns: {mixed / floor:.2f}x floor")
+        mixed = total
+        for name, (seconds, usual) in columnar.items():
+            print(f"{name} on columns:{seconds:7.2f} s  {n / seconds:8.0f} cases/s  ({seconds / floor:.2f}x floor; "
+                  f"{usual} cases left to the usual path, timed on it)")
+            mixed += seconds - spent[name]
+        print(f"all, {' and '.join(columnar)} on columns: {mixed / floor:.2f}x floor")
 
 
-def recharge_on_columns(path: Path, block_lines: int = 256) -> tuple[float, int]:
-    """Seconds spent on recharge signals from the file's columns, and how many cases took the usual path."""
+def on_columns(path: Path, block_lines: int = 256) -> dict[str, tuple[float, int]]:
+    """For each extractor with a block path: seconds spent on its signals from the file's columns, and
+    how many cases took the usual path."""
     from datetime import UTC, datetime
 
-    from assessor.features.recharge_block import iter_block
+    from assessor.features import real_name_block, recharge_block
     from assessor.io.columnar import read_block
 
+    paths = {"recharge": recharge_block.iter_block, "real_name": real_name_block.iter_block}
     now = datetime.now(UTC)
-    with open(path, "rb") as stream:
-        list(iter_block(read_block([(1, stream.readline())], now=now)[0]))  # warm-up: the knowledge's table of dates
-    seconds, usual = 0.0, 0
+    with open(path, "rb") as stream:  # warm-up: the knowledge's tables of dates
+        (first,) = read_block([(1, stream.readline())], now=now)
+    for iter_block in paths.values():
+        list(iter_block(first))
+    spent = {name: [0.0, 0] for name in paths}
     clock = time.perf_counter
     with open(path, "rb") as stream:  # a block at a time, as a batch would read
         numbered = enumerate(stream, start=1)
         while piece := list(islice(numbered, block_lines)):
             raw = dict(piece)
             for block in read_block(piece, now=now):  # reading and validating: not timed, as above
-                start = clock()
-                left = [k for k, signals in enumerate(iter_block(block)) if signals is None]
-                seconds += clock() - start
-                for k in left:
-                    case = Case.model_validate_json(raw[block.lines[k]])
+                for name, iter_block in paths.items():
                     start = clock()
-                    recharge.extract(case)
-                    seconds += clock() - start
-                usual += len(left)
-    return seconds, usual
+                    left = [k for k, signals in enumerate(iter_block(block)) if signals is None]
+                    spent[name][0] += clock() - start
+                    for k in left:
+                        case = Case.model_validate_json(raw[block.lines[k]])
+                        start = clock()
+                        EXTRACTORS[name](case)
+                        spent[name][0] += clock() - start
+                    spent[name][1] += len(left)
+    return {name: (seconds, int(usual)) for name, (seconds, usual) in spent.items()}
 
 
 if __name__ == "__main__":

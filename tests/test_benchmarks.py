@@ -71,9 +71,9 @@ def test_the_columnar_read_benchmark_reads_every_case_both_ways(tmp_path):
     assert 25 <= timings["columnar"][1] <= 30  # the reader declines the few cases the checks would repair
 
 
-def test_recharge_on_columns_times_every_case_and_counts_those_left_to_the_usual_path(tmp_path):
-    # benchmarks/extract.py --columnar: each case's recharge signals come from the columns, or (timed
-    # too) from the usual extractor; a case must not go missing from the figure.
+def test_signals_on_columns_time_every_case_and_count_those_left_to_the_usual_path(tmp_path):
+    # benchmarks/extract.py --columnar: each case's recharge and real-name signals come from the
+    # columns, or (timed too) from the usual extractor; a case must not go missing from the figure.
     pytest.importorskip("pyarrow", reason="the columnar path needs pyarrow (pip install -e '.[distributed]')")
     spec = importlib.util.spec_from_file_location("bench_extract", RUN.parent / "extract.py")
     extract = importlib.util.module_from_spec(spec)
@@ -84,9 +84,11 @@ def test_recharge_on_columns_times_every_case_and_counts_those_left_to_the_usual
     part_yuan = {"case_id": "PD-9", "recharges": [{"id": "a", "at": "2024-02-10T20:00:00", "amount": 0.99}]}
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(part_yuan) + "\n")
-    seconds, usual = extract.recharge_on_columns(path, block_lines=5)
-    assert seconds > 0
-    assert usual == 1
+    timings = extract.on_columns(path, block_lines=5)
+    assert set(timings) == {"recharge", "real_name"}
+    for seconds, usual in timings.values():
+        assert seconds > 0
+        assert usual == 1  # the part-yuan case
 
 
 def test_the_outputs_benchmark_rebuilds_exactly_what_the_extractors_return(tmp_path):

@@ -86,7 +86,7 @@ import tomllib
 from bisect import bisect_left, bisect_right
 from calendar import isleap
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -344,6 +344,9 @@ class _Payments:
             self._disputed = [f["disputed"] for f in self.fields]
         return self._disputed
 
+    def disputed_at(self, i: int) -> bool:
+        return self.fields[i]["disputed"]
+
     def __len__(self) -> int:
         return len(self.times)
 
@@ -519,6 +522,34 @@ class _Context:
     def regs(self) -> Regulations:
         return self.k.regulations
 
+    def set_ages(self, runs: tuple[list[tuple[int, int | None]], list[tuple[int, int | None]]] | None = None) -> None:
+        """Both people's ages at each payment (as runs and one per payment), and the counted
+        payments with a known holder age. ``runs``: the holder's and the claimed minor's runs
+        (``_Person.age_runs``) when known already."""
+        times, counted = self.times, self.payments.counted
+        self.holder_runs, self.claimed_runs = runs or (self.holder.age_runs(times), self.claimed.age_runs(times))
+        self.holder_ages, self.claimed_ages = _expand(self.holder_runs), _expand(self.claimed_runs)
+        if self.holder.birth is not None:
+            start = 0
+            for end, age in self.holder_runs:  # built run by run with C-speed list operations
+                if age is not None:
+                    self.holder_positions.extend(compress(range(start, end), counted[start:end]))
+                    self.holder_counted_ages.extend(
+                        repeat(age, len(self.holder_positions) - len(self.holder_counted_ages)))
+                start = end
+
+    def guest_sessions(self) -> list[tuple[datetime, datetime | None]]:
+        """Sessions the anti-addiction record logged as a guest's (login_traces ct=2): (start, end)."""
+        if not self.case.login_traces:
+            return []
+        tz = self.tz
+        return [(_local(s.start, tz), _local(s.end, tz) if s.end else None)
+                for s in self.case.sessions if (s.__pydantic_extra__ or {}).get("guest") is True]
+
+    def fluent_refs(self, min_chars: int) -> list[RecordRef]:
+        """The account's own chat lines of ``min_chars``+ characters, cited."""
+        return _fluent_chat_refs(self.case.chats, min_chars)
+
 
 def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
     """Real-name features, evidence and findings of one case (codes in the module docstring)."""
@@ -539,24 +570,23 @@ def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
                    holder_label=label, holder_is_claimed=is_claimed, claimed=claimed,
                    status=rn.status if rn else RealNameStatus.unknown,
                    verified_at=_local(rn.verified_at, tz) if rn and rn.verified_at else None)
-    ctx.holder_runs, ctx.claimed_runs = holder.age_runs(times), claimed.age_runs(times)
-    ctx.holder_ages, ctx.claimed_ages = _expand(ctx.holder_runs), _expand(ctx.claimed_runs)
-    if holder.birth is not None:
-        start = 0
-        for end, age in ctx.holder_runs:  # built run by run with C-speed list operations
-            if age is not None:
-                found = compress(range(start, end), payments.counted[start:end])
-                ctx.holder_positions.extend(found)
-                ctx.holder_counted_ages.extend(repeat(age, len(ctx.holder_positions) - len(ctx.holder_counted_ages)))
-            start = end
-    _identity_features(ctx, rn is not None and bool(rn.id_number))
+    ctx.set_ages()
+    analyse(ctx, rn is not None and bool(rn.id_number))
+    return signals
+
+
+def analyse(ctx: _Context, id_given: bool, caps: Callable[[_Context], None] | None = None,
+            forbidden: Callable[[_Context], None] | None = None) -> None:
+    """Every feature, item and finding of a case whose context is built (its runs and positions set),
+    in the extractor's order. ``caps`` and ``forbidden`` stand in for the cap and forbidden-hour
+    findings (the block path works those out over a whole block)."""
+    _identity_features(ctx, id_given)
     _holder_evidence(ctx)
     _claim_evidence(ctx)
     _face_checks(ctx)
     _guest_finding(ctx)
-    _cap_findings(ctx)
-    _forbidden_hours(ctx)
-    return signals
+    (caps or _cap_findings)(ctx)
+    (forbidden or _forbidden_hours)(ctx)
 
 
 def _holder_identity(label: Holder, holder: _Person, claimed: _Person, guardian_number: str | None,
@@ -587,8 +617,8 @@ def _first_index(ctx: _Context, disputed_only: bool) -> int | None:
     pay = ctx.payments
     if not disputed_only:
         return next(compress(range(len(pay)), pay.counted), None)
-    fields = pay.fields  # usually the first payment: no need for the whole disputed column
-    return next((i for i, counted in enumerate(pay.counted) if counted and fields[i]["disputed"]), None)
+    disputed_at = pay.disputed_at  # usually the first payment: no need for the whole disputed column
+    return next((i for i, counted in enumerate(pay.counted) if counted and disputed_at(i)), None)
 
 
 _STATUS_KEYS = {status: f"real_name.status_{status.value}" for status in RealNameStatus}
@@ -737,7 +767,7 @@ def _claim_evidence(ctx: _Context) -> None:
     if first_age is not None and first_age < checks.implausible_below_age:
         value = first_age
         min_chars = checks.fluent_message_min_chars
-        fluent = _fluent_chat_refs(ctx.case.chats, min_chars)
+        fluent = ctx.fluent_refs(min_chars)
         if len(fluent) >= checks.fluent_messages_min:
             reasons_en.append(f"the account wrote {len(fluent)} messages of {min_chars}+ "
                               f"characters, though the claimed child was {first_age}")
@@ -851,14 +881,6 @@ def _face_checks(ctx: _Context) -> None:
 # --------------------------------------------------------------------------- findings
 
 
-def _guest_sessions(ctx: _Context) -> list[tuple[datetime, datetime | None]]:
-    """Sessions the anti-addiction record logged as a guest's (login_traces ct=2)."""
-    if not ctx.case.login_traces:
-        return []
-    return [(_local(s.start, ctx.tz), _local(s.end, ctx.tz) if s.end else None)
-            for s in ctx.case.sessions if (s.__pydantic_extra__ or {}).get("guest") is True]
-
-
 _LATE_REASON = ("paid before the real-name verification time", "付款早于实名认证时间")
 _GUEST_SESSION_REASON = ("paid inside a guest login session", "付款发生在游客登录时段内")
 
@@ -885,7 +907,7 @@ def _unverified_runs(ctx: _Context, guest_sessions: list[tuple[datetime, datetim
 def _guest_finding(ctx: _Context) -> None:
     """Payments a guest or an unverified user could not lawfully make."""
     regs = ctx.regs
-    guest_sessions = _guest_sessions(ctx)
+    guest_sessions = ctx.guest_sessions()
     late = ctx.verified_at is not None and bool(ctx.times) and ctx.times[0] < ctx.verified_at
     if ctx.status not in regs.not_verified_statuses and not late and not guest_sessions:
         ctx.signals.features["real_name.unverified_paid_cny"] = 0.0
@@ -935,14 +957,8 @@ def _guest_finding(ctx: _Context) -> None:
 
 def _cap_findings(ctx: _Context) -> None:
     """NPPA 2019 paid-service rules for a verified minor holder, each payment by its own band."""
-    regs = ctx.regs
-    caps = regs.caps
-    f = ctx.signals.features
-    adult = regs.civil_code.adult_age
-    youngest = next((a for _, a in ctx.holder_runs if a is not None), None)  # ages only grow
-    if ctx.status != _VERIFIED or youngest is None or youngest >= adult:
-        f["real_name.under8_paid_cny"] = f["real_name.single_cap_excess_cny"] = 0.0
-        f["real_name.monthly_cap_excess_cny"] = 0.0
+    if not caps_apply(ctx):
+        add_cap_findings(ctx, [], [], {}, {}, _no_month)
         return
     under8: list[int] = []  # positions
     single: list[tuple[int, Decimal, Decimal]] = []  # position, cap, excess
@@ -968,6 +984,28 @@ def _cap_findings(ctx: _Context) -> None:
                 if over > _ZERO:  # an uncounted payment leaves the total as it was: never over
                     monthly[month].append((base + j, monthly_cny, over))
                     bands_used[band.id] = band
+    add_cap_findings(ctx, under8, single, monthly, bands_used, months.total)
+
+
+def caps_apply(ctx: _Context) -> bool:
+    """Whether the caps judge this account: verified, and its holder a minor at some payment."""
+    youngest = next((a for _, a in ctx.holder_runs if a is not None), None)  # ages only grow
+    return ctx.status == _VERIFIED and youngest is not None and youngest < ctx.regs.civil_code.adult_age
+
+
+def _no_month(year: int, month: int) -> Decimal:
+    raise KeyError((year, month))
+
+
+def add_cap_findings(ctx: _Context, under8: list[int], single: list[tuple[int, Decimal, Decimal]],
+                     monthly: dict[tuple[int, int], list[tuple[int, Decimal, Decimal]]],
+                     bands_used: dict[str, AgeBand], month_total: Callable[[int, int], Decimal]) -> None:
+    """The cap features and findings from the payments found over the caps (positions in time order):
+    ``under8``; ``single`` and each ``monthly[(year, month)]`` as (position, cap, excess); the bands
+    they were judged in, and each month's total. Shared with the block path."""
+    regs, payments = ctx.regs, ctx.payments
+    caps = regs.caps
+    f = ctx.signals.features
     under8_total = payments.total(under8)
     single_excess = sum((e for _, _, e in single), Decimal(0))
     monthly_excess = sum((e for rows in monthly.values() for _, _, e in rows), Decimal(0))
@@ -1004,8 +1042,8 @@ def _cap_findings(ctx: _Context) -> None:
         for (y, m), rows in sorted(monthly.items()):
             over = sum((e for _, _, e in rows), Decimal(0))
             limits = "/".join(_yuan(c) for c in sorted({c for _, c, _ in rows}))
-            parts_en.append(f"{y}-{m:02d}: {_yuan(months.total(y, m))} paid, cap {limits}, {_yuan(over)} over")
-            parts_zh.append(f"{y}年{m}月：付款{_yuan(months.total(y, m))}，限额{limits}，超出{_yuan(over)}")
+            parts_en.append(f"{y}-{m:02d}: {_yuan(month_total(y, m))} paid, cap {limits}, {_yuan(over)} over")
+            parts_zh.append(f"{y}年{m}月：付款{_yuan(month_total(y, m))}，限额{limits}，超出{_yuan(over)}")
             refs.extend(payments.refs(i for i, _, _ in rows))
         add(FindingItem(
             "nppa2019.monthly_cap",
@@ -1196,19 +1234,12 @@ def _session_forbidden(start: datetime, end: datetime | None, clock: PlayClock) 
 
 def _forbidden_hours(ctx: _Context) -> None:
     """A verified minor holder served at hours the play rule in force forbids."""
-    f = ctx.signals.features
-    f["real_name.forbidden_hour_payments"] = 0.0
-    f["real_name.forbidden_hour_sessions"] = 0.0
-    adult = ctx.regs.civil_code.adult_age
     sessions = ctx.case.sessions
-    if ctx.status != RealNameStatus.verified or ctx.holder.birth is None or not (ctx.times or sessions):
+    # (min keeps the first of equal moments, as over one list)
+    if not forbidden_hours_apply(ctx, min(map(_START, sessions)) if sessions else None):
+        add_forbidden_finding(ctx, [], [], {})
         return
-    starts = ctx.times[:1]
-    if sessions:
-        starts.append(min(map(_START, sessions)))  # min keeps the first of equal moments, as over one list
-    first_age = ctx.holder.age(min(starts))
-    if first_age is not None and first_age >= adult:
-        return  # an adult from the first activity on
+    adult = ctx.regs.civil_code.adult_age
     clock = ctx.k.play_clock
     verified_at = ctx.verified_at  # verified then: the account is verified, from verified_at on if known
     rules: dict[str, PlayRule] = {}
@@ -1241,6 +1272,25 @@ def _forbidden_hours(ctx: _Context) -> None:
             rule = clock.rule(start) or (clock.rule(end) if end else None)
             if rule:
                 rules[rule.id] = rule
+    add_forbidden_finding(ctx, paid, played, rules)
+
+
+def forbidden_hours_apply(ctx: _Context, first_session: datetime | None) -> bool:
+    """Whether the play rules judge this account: verified under a holder of known birth date who
+    was a minor at its first activity (payment or session, ``first_session`` the earliest start)."""
+    if ctx.status != _VERIFIED or ctx.holder.birth is None or not (ctx.times or first_session):
+        return False
+    starts = ctx.times[:1]
+    if first_session is not None:
+        starts.append(first_session)
+    first_age = ctx.holder.age(min(starts))
+    return first_age is None or first_age < ctx.regs.civil_code.adult_age
+
+
+def add_forbidden_finding(ctx: _Context, paid: list[int], played: list[RecordRef], rules: dict[str, PlayRule]) -> None:
+    """The forbidden-hour features and finding from the payments (positions) and sessions found, and the
+    rules that forbade them (in the order met). Shared with the block path."""
+    f = ctx.signals.features
     f["real_name.forbidden_hour_payments"] = float(len(paid))
     f["real_name.forbidden_hour_sessions"] = float(len(played))
     if not paid and not played:

@@ -226,7 +226,7 @@ class _Sessions:
         position = (f_rows - part.offsets[f_case[f_rows]]).tolist()
         paired = _paired_traces(block, case, id_list)
         if paired:
-            t_case, t_start, t_end, t_id, t_device, t_position = zip(*paired, strict=True)
+            t_case, t_start, t_end, t_id, t_device, t_position, _ = zip(*paired, strict=True)
             case = np.concatenate([case, np.array(t_case, np.int64)])
             start = np.concatenate([start, np.array(t_start, np.int64)])
             end = np.concatenate([end, np.array(t_end, np.float64)])
@@ -273,7 +273,7 @@ class _Sessions:
 
 def _paired_traces(block: Block, f_case: np.ndarray, file_ids: list[str | None]) -> list[tuple]:
     """The sessions the schema pairs from each accepted case's login traces (``sessions_from_login_traces``),
-    less those whose id a file session already has: (case, start, end or NaN, id, device, position)."""
+    less those whose id a file session already has: (case, start, end or NaN, id, device, position, guest)."""
     part = block.records["login_traces"]
     t_case = _case_of(part.offsets)
     cases_with = np.unique(t_case[block.accepted[t_case]]).tolist()
@@ -281,6 +281,7 @@ def _paired_traces(block: Block, f_case: np.ndarray, file_ids: list[str | None])
         return []
     si, bt = part.rows.field("si").to_pylist(), part.rows.field("bt").to_pylist()
     di, ot = part.rows.field("di").to_pylist(), part.instants["ot"].tolist()
+    ct = part.rows.field("ct").to_pylist()
     wanted = np.isin(f_case, cases_with)
     known_by_case: dict[int, set] = {}
     for c, rid in zip(f_case[wanted].tolist(), [file_ids[i] for i in np.flatnonzero(wanted).tolist()], strict=True):
@@ -305,7 +306,8 @@ def _paired_traces(block: Block, f_case: np.ndarray, file_ids: list[str | None])
             if rid in known:
                 continue
             # (A trace session always has an id, so its position in the case's list is never shown.)
-            out.append((c, ot[login], _NAN if logout is None else float(ot[logout]), rid, di[login], -1))
+            out.append((c, ot[login], _NAN if logout is None else float(ot[logout]), rid, di[login], -1,
+                        ct[login] == 2))
     return out
 
 

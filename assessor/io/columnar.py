@@ -127,6 +127,8 @@ class Block:
     heads: list[dict[str, Any]]  # the case fields of each case, as the schema validates them
     records: dict[str, Records]
     amounts: list[bytes | None]  # each payment's amount as written (an int and a float are different decimals)
+    # Each accepted case's fields as the schema's model, its record lists empty (None where declined).
+    models: list[Case | None] = field(default_factory=list)
 
     @property
     def fallback(self) -> list[int]:
@@ -308,10 +310,11 @@ def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone:
     ok = np.array([len(raw) <= limits.MAX_TEXT_CHARS for _, raw in lines], bool)
     ok &= ~_lines_matching(lines, data)
     heads = table.select(list(_HEAD)).to_pylist()
+    models: list[Case | None] = [None] * n
     for k, head in enumerate(heads):
-        if ok[k]:
-            zone = head["timezone"]
-            ok[k] = (zone or default_zone) == ZONE and _head_ok(head, default_zone, plausible.now)
+        if ok[k] and (head["timezone"] or default_zone) == ZONE:
+            models[k] = _head_model(head, default_zone, plausible.now)
+        ok[k] = models[k] is not None
     records: dict[str, Records] = {}
     for name in ("recharges", "sessions", "login_traces", "chats"):
         column = table.column(name).combine_chunks()
@@ -327,7 +330,8 @@ def _block(lines: list[Line], table: pa.Table | None, data: bytes, default_zone:
             ok &= ~plausible.repeated_ids(rows.field("id"), case_of, n)
         records[name] = part
     amounts = _amount_texts(lines, records["recharges"], ok)
-    return Block(numbers, ok, heads, records, amounts)
+    return Block(numbers, ok, heads, records, amounts, [m if keep else None for m, keep in zip(models, ok.tolist(),
+                                                                                          strict=True)])
 
 
 def _lines_matching(lines: list[Line], data: bytes) -> np.ndarray:
@@ -342,17 +346,18 @@ def _lines_matching(lines: list[Line], data: bytes) -> np.ndarray:
     return out
 
 
-def _head_ok(head: dict[str, Any], default_zone: str, now: datetime) -> bool:
-    """Whether the case fields validate as given (nulls that mean "missing" dropped, the default
-    zone filled in) and io/checks.py admits them unchanged; the head is then what
-    :meth:`Block.cases` validates again."""
+def _head_model(head: dict[str, Any], default_zone: str, now: datetime) -> Case | None:
+    """The case fields as the schema's model, when they validate as given (nulls that mean "missing"
+    dropped, the default zone filled in) and io/checks.py admits them unchanged; else None. The head
+    is then what :meth:`Block.cases` validates again."""
     _drop_missing(head)
     if head.get("timezone") is None:
         head["timezone"] = default_zone
     try:
-        return admits_unchanged(Case.model_validate(head), now)
+        model = Case.model_validate(head)
     except ValueError:
-        return False
+        return None
+    return model if admits_unchanged(model, now) else None
 
 
 def _drop_missing(head: dict[str, Any]) -> None:
