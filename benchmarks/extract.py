@@ -8,6 +8,9 @@ Lines file, then times, in this interpreter:
   first, untimed, and streams through alone as in ``assessor batch``; validation is the loader's cost, measured by benchmarks/load_cases.py, and
   is not counted here).
 
+Knowledge is loaded before any timing, and every date's calendar answers are worked out then too
+(``warm_dates``), for every path alike.
+
 ``--columnar`` also times the recharge and real-name extractors over the file read into columns
 (steps 3 and 5 of docs/columnar.md: ``assessor.features.recharge_block`` and
 ``assessor.features.real_name_block``, not yet on the scoring path): blocks of 256 lines read by
@@ -33,6 +36,7 @@ import random
 import sys
 import tempfile
 import time
+from datetime import date
 from itertools import islice
 from pathlib import Path
 
@@ -95,6 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     for extract in EXTRACTORS.values():  # load lexicons, rules and calendars outside the timing
         extract(Case.model_validate({"case_id": "warm-up"}))
+    warm_dates()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.jsonl"
         size = (simulated_mix if args.mix == "simulated" else sample_mix)(args.cases, args.seed, path)
@@ -132,6 +137,21 @@ def main() -> None:
                   f"{usual} cases left to the usual path, timed on it)")
             mixed += seconds - spent[name]
         print(f"all, {' and '.join(columnar)} on columns: {mixed / floor:.2f}x floor")
+
+
+def warm_dates(first: date = date(1992, 1, 1), last: date = date(2037, 12, 31)) -> None:
+    """Work out every date's calendar answers before any timing, for every path alike.
+
+    The extractors cache a date's answers (school day, holiday, the play rule's window) on their
+    knowledge the first time a case meets it; the block paths tabulate every date the reader admits
+    (1992-2037) once per knowledge. Warming both here keeps that calendar work, which a long batch
+    pays once, out of every figure, so that neither path is timed with it and the other without.
+    """
+    rk = recharge.RechargeKnowledge.default()
+    clock = real_name.RealNameKnowledge.default().play_clock
+    for day in range(first.toordinal(), last.toordinal() + 1):
+        recharge._day_info(rk, day)
+        clock.window(date.fromordinal(day))
 
 
 def on_columns(path: Path, block_lines: int = 256) -> dict[str, tuple[float, int]]:

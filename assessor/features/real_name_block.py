@@ -119,15 +119,23 @@ class _Identity:
 # --------------------------------------------------------------------------- columns
 
 
-def _local_dates(posix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Beijing date ordinal, year, month, day and second of the day of each time."""
+def _local_days(posix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Beijing date ordinal and second of the day of each time."""
     local = posix + columnar._OFFSET
-    days = local // _DAY
-    moment = days.astype("datetime64[D]")
-    year = moment.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = moment.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    day = (moment - moment.astype("datetime64[M]")).astype(np.int64) + 1
-    return days + _EPOCH_DAY, year, month, day, local % _DAY
+    return local // _DAY + _EPOCH_DAY, local % _DAY
+
+
+def _civil(ordinal: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of each date ordinal (H. Hinnant's civil_from_days, in integers: numpy's
+    datetime64 conversions cost five times as much)."""
+    z = ordinal - _EPOCH_DAY + 719468  # days from 0000-03-01
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
 
 
 def _ages(birth: list[date | None], case_of: np.ndarray, year: np.ndarray, month: np.ndarray,
@@ -164,7 +172,8 @@ class _Payments:
         self.case_of = case_of = row_case[order]
         self.bounds = np.searchsorted(case_of, np.arange(cases + 1)).tolist()
         self.posix = posix = posix_all[order]
-        self.day, year, month, day, self.second = _local_dates(posix)
+        self.day, self.second = _local_days(posix)
+        year, month, day = _civil(self.day)
         self.month = year * 12 + month - 1
         status = rb._by_distinct(rows.field("status"), lambda v: columnar._recharge_field("status", v))[order]
         self.currency = rb._by_distinct(rows.field("currency"),
@@ -258,10 +267,9 @@ class _Sessions:
         self.guest_rows = np.flatnonzero(guests)
         self.has_guest = (np.bincount(self.case_of[guests], minlength=cases) > 0).tolist()
         self.has_end = self.end != columnar._NO_TIME
-        self.day, _, _, _, self.second = _local_dates(self.start)
+        self.day, self.second = _local_days(self.start)
         last = np.where(self.has_end, self.end - 1, self.start)  # the session's last second
-        self.last_day, _, _, _, self.last_second = _local_dates(last)
-        self.last = last
+        self.last_day, self.last_second = _local_days(last)
         first_start = np.full(cases, _FAR)
         np.minimum.at(first_start, self.case_of, self.start)
         self.first_start = first_start.tolist()
@@ -276,7 +284,7 @@ class _Sessions:
 # --------------------------------------------------------------------------- the play clock as arrays
 
 
-_UNKNOWN, _NO_RULE, _RULED = -2, -1, 0
+_UNKNOWN, _NO_RULE = -2, -1  # a date not looked up yet; a date before any national rule
 _WINDOWS: dict[int, tuple[rn.RealNameKnowledge, dict[str, Any]]] = {}
 
 
@@ -352,7 +360,8 @@ class _Found:
         bounds = pay.bounds
         self.under8 = _ByCase(capped & ~paid_service & pay.counted, case_of, bounds)
         self.no_paid_band = _ByCase(capped & ~paid_service, case_of, bounds)
-        self.single = _ByCase(capped & paid_service & pay.counted & (pay.cny > single), case_of, bounds)
+        over_single = capped & paid_service & pay.counted & (pay.cny > single)
+        self.single = _ByCase(over_single, case_of, bounds)
         # The month's running total after each payment (every counted payment of the account that month).
         new_month = np.ones(len(case_of), bool)
         new_month[1:] = (np.diff(pay.month) != 0) | (np.diff(case_of) != 0)
@@ -368,7 +377,7 @@ class _Found:
         monthly_over = capped & paid_service & (self.over > 0)
         self.monthly = _ByCase(monthly_over, case_of, bounds)
         self.capped_applies = applies.tolist()
-        caught = (capped & ~paid_service) | monthly_over | (capped & paid_service & pay.counted & (pay.cny > single))
+        caught = (capped & ~paid_service) | monthly_over | over_single
         self.capped_any = (np.bincount(case_of[caught], minlength=cases) > 0).tolist()
 
         # Play rules: a verified minor holder's payments and sessions at hours the rule then forbids.
