@@ -10,7 +10,7 @@ import math
 from datetime import datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from assessor.features import recharge
@@ -232,6 +232,7 @@ sessions = st.lists(st.tuples(moments, st.one_of(st.none(), st.integers(0, 3000)
 
 @settings(max_examples=120, deadline=None)
 @given(payments, sessions)
+@example(pays=[], sess=[(datetime(2019, 3, 1, 8, 20, 40), 12)])  # class minutes rounded past the session's
 def test_any_records_give_bounded_features_and_real_record_refs(pays, sess):
     c = case([(at.isoformat(sep=" "), amount, item, disputed, device) for at, amount, item, disputed, device in pays],
              [(start.isoformat(sep=" "), None if minutes is None else (start + timedelta(minutes=minutes)).isoformat(sep=" "))

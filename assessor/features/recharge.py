@@ -508,6 +508,8 @@ class _Sessions:
                 school = max(min(end_offset, school_to) - max(lo, school_from), 0.0) if school_day else 0.0
             else:
                 school = _school_minutes(k, day, lo, end_offset, school_from, school_to)
+            # Never more than the session: the two differences above can round a hair past its length.
+            school = min(school, length)
             school_minutes.append(school)
             in_school.append(school > 0 and school >= least)
         return school_minutes, in_school

@@ -266,6 +266,7 @@ class _Sessions:
             for j in np.flatnonzero(known & (end_offset > 24 * 60)).tolist():  # over midnight: day by day
                 school[j] = r._school_minutes(k, int(self.day[j]), float(lo[j]), float(end_offset[j]),
                                               school_from, school_to)
+            school = np.fmin(school, self.minutes)  # never more than the session (fmin: an unknown length keeps 0)
             least = k.data.thresholds.school_play_min_minutes
             in_school = np.where(known, (school > 0) & (school >= least), (self.flags & r._SCHOOL_BIT) != 0)
         return school, in_school
