@@ -245,25 +245,23 @@ class _Sessions:
         case = f_case[f_rows]
         start = part.instants["start"][f_rows]
         end = part.instants["end"][f_rows]
-        ids = part.rows.field("id").take(pa.array(f_rows, pa.int64())).to_pylist()
-        position = (f_rows - part.offsets[case]).tolist()
-        guest = [False] * len(ids)
+        ids = part.rows.field("id").take(pa.array(f_rows, pa.int64()))
+        position = f_rows - part.offsets[case]
+        guests = np.zeros(len(case), bool)
         paired = rb._paired_traces(block, case, ids)
         if paired:
             t_case, t_start, t_end, t_id, _, t_position, t_guest = zip(*paired, strict=True)
             case = np.concatenate([case, np.array(t_case, np.int64)])
             start = np.concatenate([start, np.array(t_start, np.int64)])
             end = np.concatenate([end, np.array([columnar._NO_TIME if e != e else int(e) for e in t_end], np.int64)])
-            ids += t_id
-            position += t_position
-            guest += t_guest
+            ids = pa.concat_arrays([ids, pa.array(t_id, pa.string())])
+            position = np.concatenate([position, np.array(t_position, np.int64)])
+            guests = np.concatenate([guests, np.array(t_guest, bool)])
         order = np.argsort(case, kind="stable")  # a case's file sessions, then its traces', each in order
         self.case_of, self.start, self.end = case[order], start[order], end[order]
         self.bounds = np.searchsorted(self.case_of, np.arange(cases + 1)).tolist()
-        picked = order.tolist()
-        self.ids = [ids[i] for i in picked]
-        self.position = [position[i] for i in picked]
-        guests = np.array(guest, bool)[order]
+        self._ids, self._id_array, self.position = None, ids.take(pa.array(order, pa.int64())), position[order]
+        guests = guests[order]
         self.guest_rows = np.flatnonzero(guests)
         self.has_guest = (np.bincount(self.case_of[guests], minlength=cases) > 0).tolist()
         self.has_end = self.end != columnar._NO_TIME
@@ -273,11 +271,12 @@ class _Sessions:
         first_start = np.full(cases, _FAR)
         np.minimum.at(first_start, self.case_of, self.start)
         self.first_start = first_start.tolist()
-        self.start_list, self.end_list, self.has_end_list = self.start.tolist(), self.end.tolist(), self.has_end.tolist()
 
     def ref(self, i: int, start: datetime) -> RecordRef:
-        sid = self.ids[i]
-        key = sid if sid is not None and sid != "" else self.position[i]
+        if self._ids is None:  # the ids, made a list when a finding first cites a session
+            self._ids = self._id_array.to_pylist()
+        sid = self._ids[i]
+        key = sid if sid is not None and sid != "" else int(self.position[i])
         return RecordRef(f"sessions/{key}", start)
 
 
@@ -461,8 +460,8 @@ class _Found:
             clock = ctx.k.play_clock
             for i in looked:
                 row = s_lo + i
-                start = datetime.fromtimestamp(s.start_list[row], _TZ)
-                end = datetime.fromtimestamp(s.end_list[row], _TZ) if s.has_end_list[row] else None
+                start = datetime.fromtimestamp(int(s.start[row]), _TZ)
+                end = datetime.fromtimestamp(int(s.end[row]), _TZ) if s.has_end[row] else None
                 if not self.session_caught[row] and not rn._session_forbidden(start, end, clock):
                     continue
                 played.append(s.ref(row, start))
@@ -566,8 +565,8 @@ class _CasePayments(rn._Payments):
         ref = self._refs.get(i)
         if ref is None:
             made = self.times._made.get(i)
-            at = made if made is not None else datetime.fromtimestamp(self._pay.posix_list[self._lo + i], _TZ)
-            ref = self._refs[i] = RecordRef(self.keys[i], at)
+            ref = self._refs[i] = (RecordRef(self.keys[i], made) if made is not None
+                                   else RecordRef(self.keys[i], self._pay.posix_list[self._lo + i], None, _TZ))
         return ref
 
     def channel(self, i: int) -> Any:

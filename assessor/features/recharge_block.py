@@ -198,11 +198,19 @@ class _Paid:
         self.keys = pc.binary_join_element_wise("recharges/", ids, "").to_pylist()
         self.item_array = rows.field("item").take(taken)
         self.device_array = rows.field("device_id").take(taken)
-        self.devices = self.device_array.to_pylist()
+        self._devices: list[str | None] | None = None
         # What the features find, for the evidence to cite: set by _features (per payment: in_burst, top,
         # membership, history; per case: run_max, age, ratio, n_devices, n_ips).
         self.in_burst = self.top = self.membership = self.history = np.zeros(len(order), bool)
         self.run_max = self.age = self.ratio = self.n_devices = self.n_ips = np.zeros(cases)
+
+
+    @property
+    def devices(self) -> list[str | None]:
+        """Each payment's device, made a list when the evidence first cites one."""
+        if self._devices is None:
+            self._devices = self.device_array.to_pylist()
+        return self._devices
 
 
 class _Sessions:
@@ -220,28 +228,28 @@ class _Sessions:
         # No end is NaN; an end before its start never comes here: the reader declines it (as the schema does).
         end[part.instants["end"][f_rows] == columnar._NO_TIME] = _NAN
         taken = pa.array(f_rows, pa.int64())
-        id_list = part.rows.field("id").take(taken).to_pylist()
-        device_list = part.rows.field("device_id").take(taken).to_pylist()
-        ip_list: list[str | None] = part.rows.field("ip").take(taken).to_pylist()
-        position = (f_rows - part.offsets[f_case[f_rows]]).tolist()
-        paired = _paired_traces(block, case, id_list)
+        ids = part.rows.field("id").take(taken)
+        devices = part.rows.field("device_id").take(taken)
+        ips = part.rows.field("ip").take(taken)
+        position = f_rows - part.offsets[f_case[f_rows]]
+        paired = _paired_traces(block, case, ids)
         if paired:
             t_case, t_start, t_end, t_id, t_device, t_position, _ = zip(*paired, strict=True)
             case = np.concatenate([case, np.array(t_case, np.int64)])
             start = np.concatenate([start, np.array(t_start, np.int64)])
             end = np.concatenate([end, np.array(t_end, np.float64)])
-            id_list += t_id
-            device_list += t_device
-            ip_list += [None] * len(paired)
-            position += t_position
+            ids = pa.concat_arrays([ids, pa.array(t_id, pa.string())])
+            devices = pa.concat_arrays([devices, pa.array(t_device, pa.string())])
+            ips = pa.concat_arrays([ips, pa.nulls(len(paired), pa.string())])
+            position = np.concatenate([position, np.array(t_position, np.int64)])
         order = np.lexsort((np.arange(len(case)), start, case))  # stable by start within each case
         self.case_of, self.start = case[order], start[order]
         self.bounds = np.searchsorted(self.case_of, np.arange(cases + 1))
-        picked = order.tolist()
-        self.ids = [id_list[i] for i in picked]
-        self.devices = [device_list[i] for i in picked]
-        self.ips = [ip_list[i] for i in picked]
-        self.position = [position[i] for i in picked]
+        picked = pa.array(order, pa.int64())
+        # Arrays for the counts; lists (made when first read) for the few records the evidence cites.
+        self.id_array, self.device_array, self.ip_array = ids.take(picked), devices.take(picked), ips.take(picked)
+        self._position = position[order]
+        self._lists: dict[str, list] = {}
         end = end[order]
         longest = k.data.thresholds.max_session_hours * 3600
         with np.errstate(invalid="ignore"):
@@ -252,6 +260,28 @@ class _Sessions:
         self.seconds_of_day = minute * 60 + second
         self.flags, school_day = _when(k, self.day, minute)
         self.school_minutes, self.in_school = self._school_play(k, minute, second, school_day)
+
+    def _list(self, name: str, array: Any) -> list:
+        found = self._lists.get(name)
+        if found is None:
+            found = self._lists[name] = array.tolist() if isinstance(array, np.ndarray) else array.to_pylist()
+        return found
+
+    @property
+    def ids(self) -> list[str | None]:
+        return self._list("ids", self.id_array)
+
+    @property
+    def devices(self) -> list[str | None]:
+        return self._list("devices", self.device_array)
+
+    @property
+    def ips(self) -> list[str | None]:
+        return self._list("ips", self.ip_array)
+
+    @property
+    def position(self) -> list[int]:
+        return self._list("position", self._position)
 
     def _school_play(self, k: r.RechargeKnowledge, minute: np.ndarray, second: np.ndarray,
                      school_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -272,7 +302,7 @@ class _Sessions:
         return school, in_school
 
 
-def _paired_traces(block: Block, f_case: np.ndarray, file_ids: list[str | None]) -> list[tuple]:
+def _paired_traces(block: Block, f_case: np.ndarray, file_ids: pa.Array) -> list[tuple]:
     """The sessions the schema pairs from each accepted case's login traces (``sessions_from_login_traces``),
     less those whose id a file session already has: (case, start, end or NaN, id, device, position, guest)."""
     part = block.records["login_traces"]
@@ -285,7 +315,8 @@ def _paired_traces(block: Block, f_case: np.ndarray, file_ids: list[str | None])
     ct = part.rows.field("ct").to_pylist()
     wanted = np.isin(f_case, cases_with)
     known_by_case: dict[int, set] = {}
-    for c, rid in zip(f_case[wanted].tolist(), [file_ids[i] for i in np.flatnonzero(wanted).tolist()], strict=True):
+    known_ids = file_ids.filter(pa.array(wanted)).to_pylist()
+    for c, rid in zip(f_case[wanted].tolist(), known_ids, strict=True):
         known_by_case.setdefault(c, set()).add(rid)
     out: list[tuple] = []
     for c in cases_with:
@@ -519,9 +550,9 @@ def _distinct(keys: pa.Array, case_of: np.ndarray, cases: int) -> np.ndarray:
 
 
 def _devices(pay: _Paid, s: _Sessions, cases: int, out: dict[str, np.ndarray]) -> None:
-    devices = _distinct(pa.concat_arrays([pay.device_array, pa.array(s.devices, pa.string())]),
-                        np.concatenate([pay.case_of, s.case_of]), cases)
-    ips = _distinct(pa.array(s.ips, pa.string()), s.case_of, cases)
+    devices = _distinct(pa.concat_arrays([pay.device_array, s.device_array]), np.concatenate([pay.case_of, s.case_of]),
+                        cases)
+    ips = _distinct(s.ip_array, s.case_of, cases)
     pay.n_devices, pay.n_ips = devices, ips
     out["recharge.n_devices"] = np.where(devices > 0, devices, _NAN).astype(float)
     out["sessions.n_ips"] = np.where(ips > 0, ips, _NAN).astype(float)
@@ -618,14 +649,13 @@ class _Lists:
 
     def pay_refs_of(self, lo: int, hi: int) -> list[RecordRef]:
         """The references of a case's payments (most are cited: build them all at once)."""
-        return list(map(RecordRef, self.pay.keys[lo:hi], map(datetime.fromtimestamp, self.posix[lo:hi], repeat(_TZ)),
-                        self.excerpts()[lo:hi]))
+        return list(map(RecordRef, self.pay.keys[lo:hi], self.posix[lo:hi], self.excerpts()[lo:hi], repeat(_TZ)))
 
     def session_ref(self, j: int) -> RecordRef:
         s = self.sessions
         rid = s.ids[j]
         key = rid if rid not in (None, "") else s.position[j]
-        return RecordRef(f"sessions/{key}", datetime.fromtimestamp(self.s_start[j], _TZ))
+        return RecordRef(f"sessions/{key}", self.s_start[j], None, _TZ)
 
 
 class _CaseEvidence:
