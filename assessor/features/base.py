@@ -7,6 +7,7 @@ and passed in, with a cached default when ``None``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
@@ -78,25 +79,74 @@ def record_ref(list_name: str, record: Any, index: int, *, at: datetime | None =
     return RecordRef(f"{list_name}/{key}", at, excerpt)
 
 
-@dataclass(slots=True, unsafe_hash=True)
 class EvidenceItem:
     """One readable reason, with a stable code and the records it rests on.
 
-    Treat it as immutable (it is hashed). Not ``frozen``, as ``RecordRef``: a frozen dataclass
-    costs four times as much to build (1.1 µs against 0.25), and a case holds about ten.
-
     ``code`` is stable across versions (reports and rulebooks refer to it). ``strength`` is
     the extractor's own count or magnitude (e.g. number of messages); the engine, not the
-    extractor, decides the log-odds weight.
+    extractor, decides the log-odds weight. Fields: ``code``, ``direction``, ``summary_en``,
+    ``summary_zh``, ``records``, ``strength`` and ``value`` (an extracted value, e.g. a stated
+    age of 13). Treat it as immutable: it is compared and hashed by those seven values.
+
+    :meth:`deferred` builds an item whose summaries are formatted when first read: an assessment
+    shows the rules' summaries, not the items', so a batch never formats most of them.
     """
 
-    code: str
-    direction: Direction
-    summary_en: str
-    summary_zh: str
-    records: tuple[RecordRef, ...] = ()
-    strength: float = 1.0
-    value: Any = None  # an extracted value, e.g. a stated age of 13
+    __slots__ = ("code", "direction", "_summary_en", "_summary_zh", "records", "strength", "value", "_pending")
+
+    def __init__(self, code: str, direction: Direction, summary_en: str, summary_zh: str,
+                 records: tuple[RecordRef, ...] = (), strength: float = 1.0, value: Any = None) -> None:
+        self.code = code
+        self.direction = direction
+        self._summary_en = summary_en
+        self._summary_zh = summary_zh
+        self.records = records
+        self.strength = strength
+        self.value = value
+        self._pending: tuple[Callable[[str, Any], str], Any] | None = None
+
+    @classmethod
+    def deferred(cls, code: str, direction: Direction, template_en: str, template_zh: str,
+                 render: Callable[[Any, Any], str], args: Any, records: tuple[RecordRef, ...] = (),
+                 strength: float = 1.0, value: Any = None) -> EvidenceItem:
+        """An item whose summaries are ``render(template_en, args)`` and ``render(template_zh, args)``,
+        worked out when first read."""
+        item = cls(code, direction, template_en, template_zh, records, strength, value)
+        item._pending = (render, args)
+        return item
+
+    def _format(self) -> None:
+        render, args = self._pending  # type: ignore[misc]
+        self._summary_en, self._summary_zh = render(self._summary_en, args), render(self._summary_zh, args)
+        self._pending = None
+
+    @property
+    def summary_en(self) -> str:
+        if self._pending is not None:
+            self._format()
+        return self._summary_en
+
+    @property
+    def summary_zh(self) -> str:
+        if self._pending is not None:
+            self._format()
+        return self._summary_zh
+
+    def _key(self) -> tuple:
+        return (self.code, self.direction, self.summary_en, self.summary_zh, self.records, self.strength, self.value)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not EvidenceItem:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return ("EvidenceItem(" + ", ".join(f"{name}={value!r}" for name, value in zip(
+            ("code", "direction", "summary_en", "summary_zh", "records", "strength", "value"), self._key(),
+            strict=True)) + ")")
 
 
 @dataclass(slots=True, unsafe_hash=True)

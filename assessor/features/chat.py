@@ -924,16 +924,14 @@ def _evidence(spec: _Code, tally: _Tally, n_own: int, n_other: int) -> EvidenceI
             fields["ages"] = f"{value[1]}–{value[2]}"
             value = value[0]
         fields["value"] = value
-    placeholders = _Fields(fields)
-    return EvidenceItem(
-        code=spec.code,
-        direction=spec.direction,
-        summary_en=spec.summary_en.render(placeholders),
-        summary_zh=spec.summary_zh.render(placeholders),
-        records=tuple(tally.records),
-        strength=float(tally.count),
-        value=value,
-    )
+    return EvidenceItem.deferred(spec.code, spec.direction, spec.summary_en, spec.summary_zh,  # type: ignore[arg-type]
+                                 _render, _Fields(fields), records=tuple(tally.records),
+                                 strength=float(tally.count), value=value)
+
+
+def _render(template: _Template, fields: _Fields) -> str:
+    """An evidence summary from its template (formatted when the item's summary is first read)."""
+    return template.render(fields)
 
 
 class _Fields(dict):

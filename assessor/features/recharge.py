@@ -576,12 +576,17 @@ def add_evidence(signals: Signals, k: RechargeKnowledge, code: str, refs: tuple[
     text = k.data.evidence[code]
     if shown_value is None:
         shown_value = value if value is not None else "?"
-    fields = _Fields(n=n, total=total, amount=_yuan(amount) if amount is not None else "?",
-                     share=f"{share:.0%}" if share is not None else "?", value=shown_value)
-    signals.evidence.append(EvidenceItem(
-        code, text.direction, text.summary_en.format_map(fields), text.summary_zh.format_map(fields),
+    signals.evidence.append(EvidenceItem.deferred(
+        code, text.direction, text.summary_en, text.summary_zh, _summary, (n, total, amount, share, shown_value),
         refs, float(n if strength is None else strength), value,
     ))
+
+
+def _summary(template: str, args: tuple[int, int, float | None, float | None, Any]) -> str:
+    """An evidence summary from its template (formatted when the item's summary is first read)."""
+    n, total, amount, share, shown_value = args
+    return template.format_map(_Fields(n=n, total=total, amount=_yuan(amount) if amount is not None else "?",
+                                       share=f"{share:.0%}" if share is not None else "?", value=shown_value))
 
 
 class _Fields(dict):
