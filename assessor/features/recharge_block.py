@@ -116,6 +116,17 @@ def _by_distinct(array: pa.Array, read: Any) -> np.ndarray:
     return readings[codes]
 
 
+def _ids_by_distinct(array: pa.Array, read: Any) -> tuple[np.ndarray, list[Any]]:
+    """``read(value)`` of each value as a number, one per distinct reading (values read alike share
+    it), and the readings in that numbering; each distinct value is read once."""
+    encoded = pc.dictionary_encode(array)
+    numbers: dict[Any, int] = {}
+    of_value = np.array([numbers.setdefault(read(value), len(numbers))
+                         for value in [*encoded.dictionary.to_pylist(), None]], np.int64)
+    codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    return of_value[codes], list(numbers)
+
+
 def _case_of(offsets: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
 
@@ -466,15 +477,13 @@ def _spending(k: r.RechargeKnowledge, pay: _Paid, cases: int, out: dict[str, np.
     out["recharge.top_tier_share"] = np.where(
         n > 0, np.bincount(pay.case_of[pay.top & dispute], minlength=cases) / n, _NAN)
     # The same item on one day: payments with an item, less their distinct (day, item) pairs.
-    items = _by_distinct(pay.item_array, lambda v: v.strip().lower() if v else "")
-    codes, names = np.unique(items.astype(str), return_inverse=True)
-    item_id = names.reshape(-1)
-    named = items != ""
+    item_id, names = _ids_by_distinct(pay.item_array, lambda v: v.strip().lower() if v else "")
+    named = np.array([name != "" for name in names], bool)[item_id]
     words = k.membership_words
-    member_item = np.array([bool(name) and any(w in name for w in words) for name in codes.tolist()], bool)
+    member_item = np.array([bool(name) and any(w in name for w in words) for name in names], bool)
     d_named, d_day, d_item = named[dispute], pay.day[dispute], item_id[dispute]
     day0 = int(d_day.min(initial=0))
-    span, width = int(d_day.max(initial=0)) - day0 + 1, max(len(codes), 1)
+    span, width = int(d_day.max(initial=0)) - day0 + 1, max(len(names), 1)
     same = (d_case * span + (d_day - day0)) * width + d_item  # one key per (case, day, item)
     pairs = np.unique(same[d_named]) // (span * width)
     repeats = np.bincount(d_case[d_named], minlength=cases) - np.bincount(pairs, minlength=cases)
@@ -569,11 +578,15 @@ def _session_features(s: _Sessions, cases: int, out: dict[str, np.ndarray]) -> N
         school_share, median, longest = np.full(cases, _NAN), np.full(cases, _NAN), np.full(cases, _NAN)
         minutes, school = s.minutes.tolist(), s.school_minutes.tolist()
         bounds = s.bounds.tolist()
+        unknown = (np.bincount(s.case_of[np.isnan(s.minutes)], minlength=cases) > 0).tolist()
         for c in np.flatnonzero(n_s).tolist():  # sums in numpy's order, as the model was trained on them
             lo, hi = bounds[c], bounds[c + 1]
-            played = [m for m in minutes[lo:hi] if m == m]
-            if played:
+            if not unknown[c]:  # every end known (most cases): the case's slices
+                played, school_of = minutes[lo:hi], school[lo:hi]
+            else:
+                played = [m for m in minutes[lo:hi] if m == m]
                 school_of = [school[j] for j in range(lo, hi) if minutes[j] == minutes[j]]
+            if played:
                 total = r._sum(played)
                 school_share[c] = r._sum(school_of) / total if total > 0 else _NAN
                 median[c], longest[c] = r._median(played), max(played)
