@@ -26,7 +26,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from assessor.features import chat, real_name, recharge
-from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
+from assessor.features.base import Direction, EvidenceItem, PaymentValues, RecordRef, Signals
 from assessor.model import Scorecard, load_model, shipped_model_path
 from assessor.privacy import scrub
 from assessor.rules import Rulebook, load_rulebook
@@ -85,7 +85,8 @@ class CaseSignals:
     features: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, list[EvidenceItem]] = field(default_factory=lambda: defaultdict(list))
     findings: list = field(default_factory=list)
-    per_payment: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    # Each extractor's per-payment values, in the order added (a later one's value wins, as in a dict update).
+    per_payment: list[PaymentValues] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def add(self, signals: Signals) -> None:
@@ -93,9 +94,10 @@ class CaseSignals:
         for item in signals.evidence:
             self.evidence[item.code].append(item)
         self.findings.extend(signals.findings)
-        for ref, values in signals.per_payment.items():
-            self.per_payment[ref].update(values)
+        if signals.per_payment:
+            self.per_payment.append(signals.per_payment)
         self.warnings.extend(signals.warnings)
+
 
 
 def extract_signals(case: Case) -> CaseSignals:
@@ -389,22 +391,34 @@ class Engine:
         # A zero signal adds nothing to a shift that starts at +0.0, so it is skipped; unless a
         # weight is infinite or NaN (inf * 0 is NaN), which only the full sum gets right.
         skip_zeros = all(math.isfinite(w) for _, w in weights)
-        per_payment = signals.per_payment
+        # Each weight's columns, the later extractor's first (its value wins, as a dict update would).
+        tables = signals.per_payment[::-1]
+        columns = [(w, [(table, column) for table in tables if (column := table.column(name)) is not None])
+                   for name, w in weights]
         success = RechargeStatus.success
         rows = []
         for index, payment in enumerate(case.recharges):
             key = payment.id if payment.id not in (None, "") else str(index)
             is_cny = payment.currency == "CNY"
             counts = payment.status == success and is_cny
-            values = per_payment.get(f"recharges/{key}") or {}
+            record = f"recharges/{key}"
+            at = {id(table): table.position(record) for table in tables}
+            values = []
+            for w, found in columns:  # the payment's value of each weight's name, 0.0 when none gives one
+                value = 0.0
+                for table, column in found:
+                    i = at[id(table)]
+                    if i is not None and column[i] is not None:
+                        value = column[i]
+                        break
+                values.append((w, value))
             if skip_zeros:  # the same sum, term by term in the rulebook's order, as the full sum below
                 shift = 0.0
-                for name, w in weights:
-                    value = values.get(name, 0.0)
+                for w, value in values:
                     if value != 0:
                         shift += w * float(value)
             else:
-                shift = sum([w * float(values.get(name, 0.0)) for name, w in weights])
+                shift = sum([w * float(value) for w, value in values])
             amount = float(payment.amount) if is_cny else None
             rows.append((key, payment, counts and payment.disputed, amount, shift))
         disputed_rows = [r for r in rows if r[2]]

@@ -2,12 +2,12 @@
 
 Issue 3 asks for signal extraction at or under ``json.loads`` of the same file. Whatever reads the
 records (models or columns), each case's signals are Python objects: a features dict, evidence
-items and findings with the records they cite (a ``RecordRef`` with a ``datetime`` each), and a
-dict of flags per payment per extractor. This script times building **only those objects**, as
-the three extractors return them for each case: no deciding, no arithmetic and no formatting
-(each summary's text is reused as it is), and each per-payment dict copied from a ready one (the
-extractors copy a row per kind of payment). Times are made from integer seconds, as a columnar
-path would make them.
+items and findings with the records they cite (a ``RecordRef`` each), and each extractor's
+per-payment values (a ``PaymentValues`` table: one list per value). This script times building
+**only those objects**, as the three extractors return them for each case: no deciding, no
+arithmetic and no formatting (each summary's text is reused as it is), and each per-payment
+column copied from a ready one. References take their time as integer seconds, made a
+``datetime`` when read, as the block paths give them.
 
 It writes the ``simulated`` mix of benchmarks/extract.py (40 payments, 150 chat lines a case),
 runs the extractors once (not timed) to learn each case's outputs, then times:
@@ -25,14 +25,13 @@ import json
 import sys
 import tempfile
 import time
-from datetime import datetime
 from itertools import repeat
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extract import EXTRACTORS, simulated_mix  # noqa: E402
 
-from assessor.features.base import EvidenceItem, FindingItem, RecordRef, Signals  # noqa: E402
+from assessor.features.base import EvidenceItem, FindingItem, PaymentValues, RecordRef, Signals  # noqa: E402
 from assessor.schema import Case  # noqa: E402
 
 
@@ -48,7 +47,8 @@ def recipe(signals: Signals) -> tuple:
                  e.value) for e in signals.evidence]
     findings = [(f.code, f.summary_en, f.summary_zh, f.basis, f.amount_cny, [index[id(r)] for r in f.records])
                 for f in signals.findings]
-    rows = (list(signals.per_payment), [dict(row) for row in signals.per_payment.values()])
+    table = signals.per_payment
+    rows = (list(table.records), {name: list(table.column(name)) for name in table.names})
     return (signals.extractor, signals.version, list(signals.features), list(signals.features.values()), ref_parts,
             evidence, findings, rows, list(signals.warnings))
 
@@ -57,15 +57,14 @@ def build(parts: tuple) -> Signals:
     """The output of one extractor from its parts: the objects, and nothing else."""
     name, version, keys, values, ref_parts, evidence, findings, rows, warnings = parts
     records, seconds, zones, excerpts, bare, bare_excerpts = ref_parts
-    refs = [*map(RecordRef, records, map(datetime.fromtimestamp, seconds, zones), excerpts),
-            *map(RecordRef, bare, repeat(None), bare_excerpts)]
+    refs = [*map(RecordRef, records, seconds, excerpts, zones), *map(RecordRef, bare, repeat(None), bare_excerpts)]
     return Signals(
         name, version, dict(zip(keys, values, strict=True)),
         [EvidenceItem(code, direction, en, zh, tuple([refs[i] for i in cited]), strength, value)
          for code, direction, en, zh, cited, strength, value in evidence],
         [FindingItem(code, en, zh, basis, amount, tuple([refs[i] for i in cited]))
          for code, en, zh, basis, amount, cited in findings],
-        dict(zip(rows[0], map(dict.copy, rows[1]), strict=True)), list(warnings))  # copied as the extractors do
+        PaymentValues(list(rows[0]), {name: list(column) for name, column in rows[1].items()}), list(warnings))
 
 
 def main() -> None:
@@ -86,7 +85,7 @@ def main() -> None:
         case = Case.model_validate_json(line)
         recipes.append({name: recipe(extract(case)) for name, extract in EXTRACTORS.items()})
     spent = dict.fromkeys(EXTRACTORS, 0.0)
-    counts = dict.fromkeys(("refs", "evidence", "findings", "per-payment rows"), 0)
+    counts = dict.fromkeys(("refs", "evidence", "findings", "payments with per-payment values"), 0)
     clock = time.perf_counter
     for parts in recipes:
         for name, one in parts.items():
@@ -96,7 +95,7 @@ def main() -> None:
             counts["refs"] += len(one[4][0]) + len(one[4][4])
             counts["evidence"] += len(one[5])
             counts["findings"] += len(one[6])
-            counts["per-payment rows"] += len(one[7][0])
+            counts["payments with per-payment values"] += len(one[7][0])
     n = len(lines)
     print(f"{n} cases; json.loads floor {floor:.2f} s ({floor / n * 1e6:.0f} us a case)")
     print("objects a case: " + ", ".join(f"{count / n:.1f} {what}" for what, count in counts.items()))

@@ -101,7 +101,15 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assessor.calendar import PlayRule, SchoolCalendar
-from assessor.features.base import Direction, EvidenceItem, FindingItem, RecordRef, Signals, record_ref
+from assessor.features.base import (
+    Direction,
+    EvidenceItem,
+    FindingItem,
+    PaymentValues,
+    RecordRef,
+    Signals,
+    record_ref,
+)
 from assessor.idcard import IdNumber, age_at, mask, parse_id
 from assessor.schema import (
     Case,
@@ -650,20 +658,16 @@ def _identity_features(ctx: _Context, id_given: bool) -> None:
     f["real_name.holder_is_minor"] = minors / len(ages) if ages else math.nan
     elderly = ctx.regs.checks.elderly_holder_age
     f["real_name.holder_60_plus"] = float(bool(ages) and ages[0] >= elderly)  # ages only grow
-    # Rows are equal within a run of equal ages: one row per run, copied for each payment (C-speed).
-    per_payment = ctx.signals.per_payment
-    keys = ctx.payments.keys
+    # Per payment, by column: the face-check flags (set by _face_checks), and the ages (None unknown).
+    n = len(ctx.payments)
+    minor: list[float | None] = []
     start = 0
-    for end in sorted({end for end, _ in ctx.holder_runs} | {end for end, _ in ctx.claimed_runs}):
-        row: dict[str, float] = {"face_refused_before": 0.0, "face_passed_before": 0.0}
-        h_age, c_age = ctx.holder_ages[start], ctx.claimed_ages[start]
-        if h_age is not None:
-            row["holder_age"] = h_age
-            row["holder_minor"] = 1.0 if h_age < adult else 0.0
-        if c_age is not None:
-            row["claimed_minor_age"] = c_age
-        per_payment.update(zip(keys[start:end], map(dict.copy, repeat(row, end - start)), strict=True))
+    for end, age in ctx.holder_runs:  # one value per run of equal ages (C-speed)
+        minor += repeat(None if age is None else 1.0 if age < adult else 0.0, end - start)
         start = end
+    ctx.signals.per_payment = PaymentValues(ctx.payments.keys, {
+        "face_refused_before": [0.0] * n, "face_passed_before": [0.0] * n, "holder_age": ctx.holder_ages,
+        "holder_minor": minor, "claimed_minor_age": ctx.claimed_ages})
 
 
 def _identity_ref(ctx: _Context, excerpt: str) -> RecordRef:
@@ -844,8 +848,9 @@ def _face_checks(ctx: _Context) -> None:
                 target[i] = record_ref("face_checks", c, i, at=at,
                                        excerpt=f"{c.outcome.value}, matched {c.matched.value}")
     for kind in ("refused", "passed"):
+        flags = ctx.signals.per_payment.column(f"face_{kind}_before")
         for j in hits[kind]:
-            ctx.signals.per_payment[payments.keys[j]][f"face_{kind}_before"] = 1.0
+            flags[j] = 1.0  # type: ignore[index]
     pay_refused, pay_passed, pay_other = ([payments.ref(j) for j in sorted(hits[kind])]
                                           for kind in ("refused", "passed", "other"))
     refused_refs, passed_refs, other_refs = ({i: refs[i] for i in sorted(refs)}

@@ -64,7 +64,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assessor.calendar import SchoolCalendar, TimeBand
-from assessor.features.base import Direction, EvidenceItem, RecordRef, Signals
+from assessor.features.base import Direction, EvidenceItem, PaymentValues, RecordRef, Signals
 from assessor.schema import Case, RechargeStatus
 
 NAME = "recharge"
@@ -369,14 +369,8 @@ def _whole_numbers(values: list[float]) -> bool:
     return min(values, default=0.0) >= 0 and sum(values, 0.0) < 2**52
 
 
-_PAYMENT_ROWS: dict[int, dict[str, float]] = {}  # per-payment output of each flag combination
-
-
-def _payment_rows(flags: list[int]) -> list[dict[str, float]]:
-    """The per-payment 0/1 output of each payment's flags (fresh dicts: each payment owns its own)."""
-    for combination in set(flags).difference(_PAYMENT_ROWS):
-        _PAYMENT_ROWS[combination] = {name: 1.0 if combination & _BIT[name] else 0.0 for name in PER_PAYMENT}
-    return list(map(dict.copy, map(_PAYMENT_ROWS.__getitem__, flags)))
+# The per-payment values, as the bits of each payment's flags they are read from.
+PAYMENT_BITS: dict[str, int] = {name: _BIT[name] for name in PER_PAYMENT}
 
 
 class _Payments:
@@ -616,7 +610,7 @@ def extract(case: Case, knowledge: RechargeKnowledge | None = None) -> Signals:
     _history(ctx)
     _devices(ctx)
     _session_features(ctx)
-    signals.per_payment.update(zip(pay.keys, _payment_rows(pay.flags), strict=True))
+    signals.per_payment = PaymentValues.from_flags(pay.keys, pay.flags, PAYMENT_BITS)
     return signals
 
 

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assessor.features import recharge as r
-from assessor.features.base import RecordRef, Signals
+from assessor.features.base import PaymentValues, RecordRef, Signals
 from assessor.io import columnar
 from assessor.io.columnar import Block
 from assessor.schema import RechargeStatus
@@ -722,8 +722,8 @@ class _CaseEvidence:
         self.history()
         self.devices()
         self.sessions()
-        self.signals.per_payment.update(zip(lists.pay.keys[self.lo:self.hi],
-                                            r._payment_rows(lists.flags[self.lo:self.hi]), strict=True))
+        self.signals.per_payment = PaymentValues.from_flags(lists.pay.keys[self.lo:self.hi],
+                                                            lists.flags[self.lo:self.hi], r.PAYMENT_BITS)
 
     def timing(self) -> None:
         lists, c, texts = self.lists, self.c, self.k.data.evidence
