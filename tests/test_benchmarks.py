@@ -72,8 +72,8 @@ def test_the_columnar_read_benchmark_reads_every_case_both_ways(tmp_path):
 
 
 def test_signals_on_columns_time_every_case_and_count_those_left_to_the_usual_path(tmp_path):
-    # benchmarks/extract.py --columnar: each case's recharge and real-name signals come from the
-    # columns, or (timed too) from the usual extractor; a case must not go missing from the figure.
+    # benchmarks/extract.py --columnar: each case's signals come from the columns, or (timed too)
+    # from the usual extractor; a case must not go missing from the figure.
     pytest.importorskip("pyarrow", reason="the columnar path needs pyarrow (pip install -e '.[distributed]')")
     spec = importlib.util.spec_from_file_location("bench_extract", RUN.parent / "extract.py")
     extract = importlib.util.module_from_spec(spec)
@@ -85,10 +85,10 @@ def test_signals_on_columns_time_every_case_and_count_those_left_to_the_usual_pa
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(part_yuan) + "\n")
     timings = extract.on_columns(path, block_lines=5)
-    assert set(timings) == {"recharge", "real_name"}
-    for seconds, usual in timings.values():
-        assert seconds > 0
-        assert usual == 1  # the part-yuan case
+    assert set(timings) == {"recharge", "real_name", "chat"}
+    assert all(seconds > 0 for seconds, _ in timings.values())
+    assert timings["recharge"][1] == timings["real_name"][1] == 1  # the part-yuan case
+    assert timings["chat"][1] == 0  # amounts do not matter to the chat
 
 
 def test_the_outputs_benchmark_rebuilds_exactly_what_the_extractors_return(tmp_path):

@@ -53,7 +53,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import accumulate, compress, count, repeat
@@ -782,23 +782,31 @@ def extract(case: Case, knowledge: ChatKnowledge | None = None) -> Signals:
     chats = case.chats
     readings, speakers = _read_case(knowledge, case)
     n_own = speakers.count(Speaker.account)
+    read = [(index, readings[index]) for index in compress(count(), map(is_not, readings, repeat(_NOTHING)))]
+    # What record_ref makes (the excerpt is already short), built directly: this runs per hit.
+    tallies, negated = tally(read, lambda index, excerpt: RecordRef(f"chats/{chats[index].id or index}",
+                                                                     chats[index].at, excerpt))
+    return signals_of(knowledge, tallies, negated, n_own, len(chats) - n_own)
+
+
+def tally(read: list[tuple[int, _Reading]], cite: Callable[[int, str], RecordRef]) -> tuple[dict[str, _Tally], int]:
+    """The messages behind each evidence code, and the negated cues, from the readings that say something
+    (message index, reading), in order; ``cite(index, excerpt)`` references a message. Shared with the
+    block extractor (chat_block.py)."""
     tallies: dict[str, _Tally] = {}
     negated = 0
-    for index in compress(count(), map(is_not, readings, repeat(_NOTHING))):
-        reading = readings[index]
+    for index, reading in read:
         negated += reading.negated
-        chat = chats[index]
         for code, value, excerpt in reading.hits:
-            tally = tallies.get(code)
-            if tally is None:
-                tally = tallies[code] = _Tally()
-            tally.count += 1
-            if tally.count <= MAX_RECORDS:
-                # What record_ref makes (the excerpt is already short), built directly: this runs per hit.
-                tally.records.append(RecordRef(f"chats/{chat.id or index}", chat.at, excerpt))
+            found = tallies.get(code)
+            if found is None:
+                found = tallies[code] = _Tally()
+            found.count += 1
+            if found.count <= MAX_RECORDS:
+                found.records.append(cite(index, excerpt))
             if value is not None:
-                tally.values.append(value)
-    return _signals(knowledge, tallies, negated, n_own, len(chats) - n_own)
+                found.values.append(value)
+    return tallies, negated
 
 
 @dataclass(frozen=True, slots=True)
@@ -852,7 +860,7 @@ class _Template:
         return "".join(out)
 
 
-def _signals(knowledge: ChatKnowledge, tallies: dict[str, _Tally], negated: int, n_own: int,
+def signals_of(knowledge: ChatKnowledge, tallies: dict[str, _Tally], negated: int, n_own: int,
              n_other: int) -> Signals:
     f = dict(knowledge.blank_features)  # every feature in order, valued as for a case without evidence
     f["chat.n_own_messages"] = float(n_own)
