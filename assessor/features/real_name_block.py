@@ -37,7 +37,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from assessor.features import real_name as rn
 from assessor.features import recharge_block as rb
@@ -164,31 +163,23 @@ class _Payments:
         part = block.records["recharges"]
         rows, offsets = part.rows, part.offsets
         cases = len(offsets) - 1
-        row_case = rb._case_of(offsets)
-        order = np.flatnonzero(block.accepted[row_case])
-        posix_all = part.instants["at"]
-        order = order[np.lexsort((posix_all[order], row_case[order]))]  # stable: equal times keep file order
-        self.row = order
-        self.case_of = case_of = row_case[order]
+        every = rb.ordered_payments(block)  # (shared with the recharge block path)
+        self.row = order = every.order
+        self.case_of = case_of = rb._case_of(offsets)[order]
         self.bounds = np.searchsorted(case_of, np.arange(cases + 1)).tolist()
-        self.posix = posix = posix_all[order]
+        self.posix = posix = part.instants["at"][order]
         self.day, self.second = _local_days(posix)
         year, month, day = _civil(self.day)
         self.month = year * 12 + month - 1
-        status = rb._by_distinct(rows.field("status"), lambda v: columnar._recharge_field("status", v))[order]
-        self.currency = rb._by_distinct(rows.field("currency"),
-                                        lambda v: columnar._recharge_field("currency", v))[order]
-        self.success = success = status == RechargeStatus.success
+        self.currency = every.currency
+        self.success = success = every.status == RechargeStatus.success
         self.counted = success & (self.currency == rn.CNY)
         self.foreign = np.bincount(case_of[success & ~self.counted], minlength=cases) > 0
         amount = rows.field("amount").fill_null(0).to_numpy(zero_copy_only=False)[order]
         whole = np.floor(amount) == amount
         self.whole = np.bincount(case_of[self.counted & ~whole], minlength=cases) == 0
         self.cny = np.where(self.counted & whole, amount, 0).astype(np.int64)  # counted whole yuan, else 0
-        taken = pa.array(order, pa.int64())
-        ids = pc.coalesce(rows.field("id").take(taken),
-                          pc.cast(pa.array(order - offsets[row_case[order]]), pa.string()))
-        self.keys = pc.binary_join_element_wise("recharges/", ids, "").to_pylist()
+        self.keys = every.keys
         self.counted_list = self.counted.tolist()
         self.disputed = rows.field("disputed").fill_null(True).to_numpy(zero_copy_only=False)[order].tolist()
         self.posix_list = posix.tolist()
@@ -238,17 +229,11 @@ class _Sessions:
     login traces (as ``Case`` pairs them)."""
 
     def __init__(self, block: Block) -> None:
-        part = block.records["sessions"]
-        cases = len(part.offsets) - 1
-        f_case = rb._case_of(part.offsets)
-        f_rows = np.flatnonzero(block.accepted[f_case])
-        case = f_case[f_rows]
-        start = part.instants["start"][f_rows]
-        end = part.instants["end"][f_rows]
-        ids = part.rows.field("id").take(pa.array(f_rows, pa.int64()))
-        position = f_rows - part.offsets[case]
+        cases = len(block.records["sessions"].offsets) - 1
+        files = rb.file_sessions(block)  # (shared with the recharge block path)
+        case, start, end, ids, position = files.case, files.start, files.end, files.ids, files.position
         guests = np.zeros(len(case), bool)
-        paired = rb._paired_traces(block, case, ids)
+        paired = rb.trace_sessions(block)
         if paired:
             t_case, t_start, t_end, t_id, _, t_position, t_guest = zip(*paired, strict=True)
             case = np.concatenate([case, np.array(t_case, np.int64)])

@@ -30,7 +30,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import repeat
+from itertools import compress, repeat
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -180,19 +181,16 @@ class _Paid:
         rows, offsets = part.rows, part.offsets
         cases = len(offsets) - 1
         row_case = _case_of(offsets)
-        status = _by_distinct(rows.field("status"), lambda v: columnar._recharge_field("status", v))
-        keep = (status == RechargeStatus.success) & block.accepted[row_case]
-        posix_all = part.instants["at"]
-        order = np.flatnonzero(keep)
-        order = order[np.lexsort((posix_all[order], row_case[order]))]  # stable: equal times keep their order
+        every = ordered_payments(block)
+        success = every.status == RechargeStatus.success
+        order = every.order[success]  # (the successful ones of all in order are in order)
         self.row = order  # each payment's row in the block's record list
         self.case_of = case_of = row_case[order]
         self.bounds = np.searchsorted(case_of, np.arange(cases + 1))  # case c: bounds[c]:bounds[c + 1]
-        self.posix = posix = posix_all[order]
+        self.posix = posix = part.instants["at"][order]
         self.day, minute, _ = _day_and_minute(posix)
         self.flags = _when(k, self.day, minute)[0]
-        currency = _by_distinct(rows.field("currency"), lambda v: columnar._recharge_field("currency", v))
-        self.currency = currency[order]
+        self.currency = every.currency[success]
         amount = rows.field("amount").fill_null(0).to_numpy(zero_copy_only=False)[order]
         self.cny = np.where(self.currency == "CNY", amount, 0.0)
         not_whole = np.floor(self.cny) != self.cny
@@ -204,9 +202,7 @@ class _Paid:
         self.paid = np.where(self.dispute, self.cny, 0.0)
         self.total = np.bincount(case_of, weights=self.paid, minlength=cases)
         taken = pa.array(order, pa.int64())
-        # A record without an id is named by its position in the case's list (the reader declines blank ids).
-        ids = pc.coalesce(rows.field("id").take(taken), pc.cast(pa.array(order - offsets[row_case[order]]), pa.string()))
-        self.keys = pc.binary_join_element_wise("recharges/", ids, "").to_pylist()
+        self.keys = list(compress(every.keys, success.tolist()))
         self.item_array = rows.field("item").take(taken)
         self.device_array = rows.field("device_id").take(taken)
         self._devices: list[str | None] | None = None
@@ -214,7 +210,6 @@ class _Paid:
         # membership, history; per case: run_max, age, ratio, n_devices, n_ips).
         self.in_burst = self.top = self.membership = self.history = np.zeros(len(order), bool)
         self.run_max = self.age = self.ratio = self.n_devices = self.n_ips = np.zeros(cases)
-
 
     @property
     def devices(self) -> list[str | None]:
@@ -230,20 +225,15 @@ class _Sessions:
 
     def __init__(self, block: Block, k: r.RechargeKnowledge, cases: int) -> None:
         part = block.records["sessions"]
-        f_case = _case_of(part.offsets)
-        keep = block.accepted[f_case]
-        f_rows = np.flatnonzero(keep)
-        case = f_case[f_rows]
-        start = part.instants["start"][f_rows]
-        end = part.instants["end"][f_rows].astype(np.float64)
+        files = file_sessions(block)
+        f_rows, case, start, ids, position = files.rows, files.case, files.start, files.ids, files.position
+        end = files.end.astype(np.float64)
         # No end is NaN; an end before its start never comes here: the reader declines it (as the schema does).
-        end[part.instants["end"][f_rows] == columnar._NO_TIME] = _NAN
+        end[files.end == columnar._NO_TIME] = _NAN
         taken = pa.array(f_rows, pa.int64())
-        ids = part.rows.field("id").take(taken)
         devices = part.rows.field("device_id").take(taken)
         ips = part.rows.field("ip").take(taken)
-        position = f_rows - part.offsets[f_case[f_rows]]
-        paired = _paired_traces(block, case, ids)
+        paired = trace_sessions(block)
         if paired:
             t_case, t_start, t_end, t_id, t_device, t_position, _ = zip(*paired, strict=True)
             case = np.concatenate([case, np.array(t_case, np.int64)])
@@ -311,6 +301,53 @@ class _Sessions:
             least = k.data.thresholds.school_play_min_minutes
             in_school = np.where(known, (school > 0) & (school >= least), (self.flags & r._SCHOOL_BIT) != 0)
         return school, in_school
+
+
+def ordered_payments(block: Block) -> SimpleNamespace:
+    """Every accepted case's payments (any status), each case's in time order (equal times in file
+    order): ``order`` (rows of the block's list), ``status`` and ``currency`` as the schema reads them,
+    and ``keys`` (``recharges/<id or position>``). Worked out once per block, for both block extractors."""
+    found = block.derived.get("payments")
+    if found is None:
+        part = block.records["recharges"]
+        rows, offsets = part.rows, part.offsets
+        row_case = _case_of(offsets)
+        order = np.flatnonzero(block.accepted[row_case])
+        order = order[np.lexsort((part.instants["at"][order], row_case[order]))]  # stable
+        taken = pa.array(order, pa.int64())
+        # A record without an id is named by its position in the case's list (the reader declines blank ids).
+        ids = pc.coalesce(rows.field("id").take(taken), pc.cast(pa.array(order - offsets[row_case[order]]), pa.string()))
+        found = block.derived["payments"] = SimpleNamespace(
+            order=order,
+            status=_by_distinct(rows.field("status"), lambda v: columnar._recharge_field("status", v))[order],
+            currency=_by_distinct(rows.field("currency"), lambda v: columnar._recharge_field("currency", v))[order],
+            keys=pc.binary_join_element_wise("recharges/", ids, "").to_pylist())
+    return found
+
+
+def file_sessions(block: Block) -> SimpleNamespace:
+    """Every accepted case's sessions as the file gives them, in file order: their ``rows``, ``case``,
+    ``start`` and ``end`` (POSIX seconds, ``_NO_TIME`` for none), ``ids`` (an array) and ``position``
+    in the case's list. Worked out once per block."""
+    found = block.derived.get("file_sessions")
+    if found is None:
+        part = block.records["sessions"]
+        f_case = _case_of(part.offsets)
+        f_rows = np.flatnonzero(block.accepted[f_case])
+        found = block.derived["file_sessions"] = SimpleNamespace(
+            rows=f_rows, case=f_case[f_rows], start=part.instants["start"][f_rows], end=part.instants["end"][f_rows],
+            ids=part.rows.field("id").take(pa.array(f_rows, pa.int64())),
+            position=f_rows - part.offsets[f_case[f_rows]])
+    return found
+
+
+def trace_sessions(block: Block) -> list[tuple]:
+    """``_paired_traces`` of the block's file sessions, worked out once per block."""
+    found = block.derived.get("trace_sessions")
+    if found is None:
+        files = file_sessions(block)
+        found = block.derived["trace_sessions"] = _paired_traces(block, files.case, files.ids)
+    return found
 
 
 def _paired_traces(block: Block, f_case: np.ndarray, file_ids: pa.Array) -> list[tuple]:

@@ -129,6 +129,8 @@ class Block:
     amounts: list[bytes | None]  # each payment's amount as written (an int and a float are different decimals)
     # Each accepted case's fields as the schema's model, its record lists empty (None where declined).
     models: list[Case | None] = field(default_factory=list)
+    # What the block extractors read alike (payments in order, sessions), worked out by the first to ask.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def fallback(self) -> list[int]:
