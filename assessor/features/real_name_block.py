@@ -549,9 +549,7 @@ class _CasePayments(rn._Payments):
     def ref(self, i: int) -> RecordRef:
         ref = self._refs.get(i)
         if ref is None:
-            made = self.times._made.get(i)
-            ref = self._refs[i] = (RecordRef(self.keys[i], made) if made is not None
-                                   else RecordRef(self.keys[i], self._pay.posix_list[self._lo + i], None, _TZ))
+            ref = self._refs[i] = RecordRef(self.keys[i], self._pay.posix_list[self._lo + i], None, _TZ)
         return ref
 
     def channel(self, i: int) -> Any:
