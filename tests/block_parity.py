@@ -3,7 +3,13 @@ and from the columns, field by field (features bit for bit and in order)."""
 
 from __future__ import annotations
 
+import json
+import random
 import struct
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from assessor.features.base import Signals
 
@@ -36,3 +42,43 @@ def difference(want: Signals, got: Signals) -> str | None:
     if want.warnings != got.warnings:
         return f"warnings {want.warnings} vs {got.warnings}"
     return None
+
+
+def compare(lines: list[bytes], extract_block: Callable[[Any], list[Signals | None]],
+            extract: Callable[[Any], Signals], now: datetime) -> tuple[int, int, set[str]]:
+    """Read ``lines`` in blocks as the batch would; a case the reader declined must get no signals
+    from the block path, and every case it gives signals for must get exactly ``extract(case)``'s.
+    Returns (cases given signals, cases the reader accepted, evidence and finding codes met)."""
+    from assessor.io.columnar import read_block
+
+    given, accepted, met = 0, 0, set()
+    for block in read_block(list(enumerate(lines, start=1)), now=now):
+        models = block.cases()  # what the usual loader gives (tests/test_columnar.py holds them to it)
+        for case, signals in zip(models, extract_block(block), strict=True):
+            if case is None:
+                assert signals is None, "signals for a case the reader declined"
+                continue
+            accepted += 1
+            if signals is None:
+                continue
+            given += 1
+            found = difference(extract(case), signals)
+            assert found is None, f"{case.case_id}: {found}"
+            met |= {item.code for item in signals.evidence} | {item.code for item in signals.findings}
+    return given, accepted, met
+
+
+def lines_of(make: Callable[[random.Random, int], dict], seed: int, count: int) -> list[bytes]:
+    """``count`` cases from ``make(rng, n)``, as JSON Lines."""
+    rng = random.Random(seed)
+    return [json.dumps(make(rng, n), ensure_ascii=False).encode() + b"\n" for n in range(count)]
+
+
+def sample_lines() -> list[bytes]:
+    """The hand-written sample cases as JSON Lines, without their labels (a dispute file has none)."""
+    lines = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "sample_data" / "cases").glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw.pop("label", None)
+        lines.append(json.dumps(raw, ensure_ascii=False).encode() + b"\n")
+    return lines

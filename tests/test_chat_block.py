@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 pytest.importorskip("pyarrow", reason="the columnar reader needs pyarrow (the `distributed` extra)")
 
-from block_parity import difference  # noqa: E402
+from block_parity import compare, lines_of, sample_lines  # noqa: E402
 from test_chat import copy_lexicon  # noqa: E402
-from test_recharge_block import NOW, SAMPLES, dispute_lines  # noqa: E402
+from test_recharge_block import NOW, dispute_lines  # noqa: E402
 
 from assessor.features import chat  # noqa: E402
 from assessor.features import chat_block as block_path  # noqa: E402
@@ -38,19 +38,10 @@ def reference(knowledge: chat.ChatKnowledge | None) -> chat.ChatKnowledge:
 
 def check(lines: list[bytes], knowledge: chat.ChatKnowledge | None = None) -> tuple[int, set[str]]:
     """Every case the reader accepted gets the extractor's own signals; returns (cases, codes met)."""
-    given_, met = 0, set()
     own = reference(knowledge)
-    for block in read_block(list(enumerate(lines, start=1)), now=NOW):
-        models = block.cases()  # what the usual loader gives (tests/test_columnar.py holds them to it)
-        for case, signals in zip(models, extract_block(block, knowledge), strict=True):
-            if case is None:
-                assert signals is None, "signals for a case the reader declined"
-                continue
-            assert signals is not None, f"{case.case_id}: an accepted case left to the usual path"
-            given_ += 1
-            found = difference(chat.extract(case, own), signals)
-            assert found is None, f"{case.case_id}: {found}"
-            met |= {item.code for item in signals.evidence}
+    given_, accepted, met = compare(lines, lambda block: extract_block(block, knowledge),
+                                    lambda case: chat.extract(case, own), NOW)
+    assert given_ == accepted, "an accepted case left to the usual path"
     return given_, met
 
 
@@ -61,11 +52,7 @@ def test_simulated_disputes_get_the_extractors_signals_exactly():
 
 
 def test_sample_cases_get_the_extractors_signals_exactly():
-    lines = []
-    for path in sorted(SAMPLES.glob("*.json")):
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        raw.pop("label", None)
-        lines.append(json.dumps(raw, ensure_ascii=False).encode() + b"\n")
+    lines = sample_lines()
     given_, met = check(lines)
     assert given_ >= 3
     assert {"chat.grade_statement", "chat.adult_life", "chat.stated_age_adult"} <= met
@@ -109,8 +96,7 @@ def generated_case(rng: random.Random, n: int) -> dict:
 
 
 def generated_lines(seed: int, count: int) -> list[bytes]:
-    rng = random.Random(seed)
-    return [json.dumps(generated_case(rng, n), ensure_ascii=False).encode() + b"\n" for n in range(count)]
+    return lines_of(generated_case, seed, count)
 
 
 def test_generated_chat_logs_get_the_extractors_signals_exactly():

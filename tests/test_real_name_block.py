@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 pytest.importorskip("pyarrow", reason="the columnar reader needs pyarrow (the `distributed` extra)")
 
-from block_parity import difference  # noqa: E402
+from block_parity import compare, lines_of, sample_lines  # noqa: E402
 from test_real_name import fictional_id  # noqa: E402
-from test_recharge_block import NOW, SAMPLES, dispute_lines, generated_case  # noqa: E402
+from test_recharge_block import NOW, dispute_lines, generated_case  # noqa: E402
 
 from assessor.features import real_name  # noqa: E402
 from assessor.features import real_name_block as block_path  # noqa: E402
@@ -28,21 +28,8 @@ from assessor.io.columnar import read_block  # noqa: E402
 def check(lines: list[bytes], knowledge: real_name.RealNameKnowledge | None = None) -> tuple[int, int, set[str]]:
     """Every case the block path gives signals for gets the extractor's own; returns (cases given, cases
     the reader accepted, the evidence and finding codes met)."""
-    given_, accepted, met = 0, 0, set()
-    for block in read_block(list(enumerate(lines, start=1)), now=NOW):
-        models = block.cases()  # what the usual loader gives (tests/test_columnar.py holds them to it)
-        for case, signals in zip(models, extract_block(block, knowledge), strict=True):
-            if case is None:
-                assert signals is None, "signals for a case the reader declined"
-                continue
-            accepted += 1
-            if signals is None:
-                continue
-            given_ += 1
-            found = difference(real_name.extract(case, knowledge), signals)
-            assert found is None, f"{case.case_id}: {found}"
-            met |= {item.code for item in signals.evidence} | {item.code for item in signals.findings}
-    return given_, accepted, met
+    return compare(lines, lambda block: extract_block(block, knowledge), lambda case: real_name.extract(case, knowledge),
+                   NOW)
 
 
 def test_simulated_disputes_get_the_extractors_signals_exactly():
@@ -53,11 +40,7 @@ def test_simulated_disputes_get_the_extractors_signals_exactly():
 
 
 def test_sample_cases_get_the_extractors_signals_exactly():
-    lines = []
-    for path in sorted(SAMPLES.glob("*.json")):
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        raw.pop("label", None)
-        lines.append(json.dumps(raw, ensure_ascii=False).encode() + b"\n")
+    lines = sample_lines()
     given_, _, _ = check(lines)
     assert given_ >= 3, f"only {given_} of {len(lines)} sample cases went through the block path"
 
@@ -139,8 +122,7 @@ def real_name_case(rng: random.Random, n: int) -> dict:
 
 
 def real_name_lines(seed: int, count: int) -> list[bytes]:
-    rng = random.Random(seed)
-    return [json.dumps(real_name_case(rng, n), ensure_ascii=False).encode() + b"\n" for n in range(count)]
+    return lines_of(real_name_case, seed, count)
 
 
 def test_generated_disputes_get_the_extractors_signals_exactly():

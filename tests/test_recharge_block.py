@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("pyarrow", reason="the columnar reader needs pyarrow (the `distributed` extra)")
 
-from block_parity import difference  # noqa: E402
+from block_parity import compare, lines_of, sample_lines  # noqa: E402
 
 from assessor.features import recharge  # noqa: E402
 from assessor.features.recharge_block import FEATURES, extract_block  # noqa: E402
@@ -24,25 +23,13 @@ from assessor.io.columnar import read_block  # noqa: E402
 from assessor.simulate import simulate  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_data" / "cases"
 
 
 def check(lines: list[bytes], knowledge: recharge.RechargeKnowledge | None = None) -> tuple[int, int]:
     """Every case the block path gives signals for gets the extractor's own; returns (cases given, cases
     the reader accepted)."""
-    given_, accepted = 0, 0
-    for block in read_block(list(enumerate(lines, start=1)), now=NOW):
-        models = block.cases()  # what the usual loader gives (tests/test_columnar.py holds them to it)
-        for case, signals in zip(models, extract_block(block, knowledge), strict=True):
-            if case is None:
-                assert signals is None, "signals for a case the reader declined"
-                continue
-            accepted += 1
-            if signals is None:
-                continue
-            given_ += 1
-            found = difference(recharge.extract(case, knowledge), signals)
-            assert found is None, f"{case.case_id}: {found}"
+    given_, accepted, _ = compare(lines, lambda block: extract_block(block, knowledge),
+                                  lambda case: recharge.extract(case, knowledge), NOW)
     return given_, accepted
 
 
@@ -68,11 +55,7 @@ def test_the_feature_order_is_the_extractors():
 
 
 def test_sample_cases_get_the_extractors_signals_exactly():
-    lines = []
-    for path in sorted(SAMPLES.glob("*.json")):
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        raw.pop("label", None)
-        lines.append(json.dumps(raw, ensure_ascii=False).encode() + b"\n")
+    lines = sample_lines()
     given_, accepted = check(lines)
     assert given_ >= 3, f"only {given_} of {len(lines)} sample cases went through the block path"
 
@@ -160,8 +143,7 @@ def generated_case(rng: random.Random, n: int) -> dict:
 
 
 def generated_lines(seed: int, count: int) -> list[bytes]:
-    rng = random.Random(seed)
-    return [json.dumps(generated_case(rng, n), ensure_ascii=False).encode() + b"\n" for n in range(count)]
+    return lines_of(generated_case, seed, count)
 
 
 def test_generated_disputes_get_the_extractors_signals_exactly():
