@@ -387,38 +387,15 @@ class Engine:
         case probability; in a mixed-use case the weekday-night monthly card and the
         vacation-afternoon burst part ways.
         """
-        weights = list(self.rulebook.attribution.items())
-        # A zero signal adds nothing to a shift that starts at +0.0, so it is skipped; unless a
-        # weight is infinite or NaN (inf * 0 is NaN), which only the full sum gets right.
-        skip_zeros = all(math.isfinite(w) for _, w in weights)
-        # Each weight's columns, the later extractor's first (its value wins, as a dict update would).
-        tables = signals.per_payment[::-1]
-        columns = [(w, [(table, column) for table in tables if (column := table.column(name)) is not None])
-                   for name, w in weights]
         success = RechargeStatus.success
+        keys = [payment.id if payment.id not in (None, "") else str(index)
+                for index, payment in enumerate(case.recharges)]
+        shifts = payment_shifts([f"recharges/{key}" for key in keys], signals.per_payment,
+                                list(self.rulebook.attribution.items()))
         rows = []
-        for index, payment in enumerate(case.recharges):
-            key = payment.id if payment.id not in (None, "") else str(index)
+        for key, payment, shift in zip(keys, case.recharges, shifts, strict=True):
             is_cny = payment.currency == "CNY"
             counts = payment.status == success and is_cny
-            record = f"recharges/{key}"
-            at = {id(table): table.position(record) for table in tables}
-            values = []
-            for w, found in columns:  # the payment's value of each weight's name, 0.0 when none gives one
-                value = 0.0
-                for table, column in found:
-                    i = at[id(table)]
-                    if i is not None and column[i] is not None:
-                        value = column[i]
-                        break
-                values.append((w, value))
-            if skip_zeros:  # the same sum, term by term in the rulebook's order, as the full sum below
-                shift = 0.0
-                for w, value in values:
-                    if value != 0:
-                        shift += w * float(value)
-            else:
-                shift = sum([w * float(value) for w, value in values])
             amount = float(payment.amount) if is_cny else None
             rows.append((key, payment, counts and payment.disputed, amount, shift))
         disputed_rows = [r for r in rows if r[2]]
@@ -519,6 +496,53 @@ def _fallback_label(name: str) -> FeatureLabel:
     words = rest.replace("_", " ")
     return FeatureLabel(f"{family.replace('_', ' ').capitalize()}: {words}",
                         f"{FAMILY_ZH.get(family, family)}：{words}", (name,))
+
+
+def payment_shifts(records: list[str], tables: list[PaymentValues], weights: list[tuple[str, float]]) -> list[float]:
+    """Each payment's log-odds shift: the attribution weights times the payment's values, term by
+    term in the rulebook's order (``records``: the payments' keys; ``tables``: the extractors'
+    per-payment values, in the order given, a later one's value winning as a dict update would)."""
+    # A zero signal adds nothing to a shift that starts at +0.0, so it is skipped; unless a
+    # weight is infinite or NaN (inf * 0 is NaN), which only the full sum gets right.
+    skip_zeros = all(math.isfinite(w) for _, w in weights)
+    tables = tables[::-1]
+    columns = [(w, [(k, column) for k, table in enumerate(tables) if (column := table.column(name)) is not None])
+               for name, w in weights]
+    single = all(len(found) <= 1 for _, found in columns)  # as when every extractor gives its own names
+    flat = [(w, found[0][0] if found else -1, found[0][1] if found else ()) for w, found in columns]
+    positions = [list(map(table.index.get, records)) for table in tables]  # per table: each record's place
+    shifts = []
+    for j in range(len(records)):
+        at = [places[j] for places in positions]
+        if single and skip_zeros:  # the same sum, term by term in the rulebook's order, as below
+            shift = 0.0
+            for w, k, column in flat:
+                if k >= 0:
+                    i = at[k]
+                    if i is not None:
+                        value = column[i]
+                        if value:  # (none, or a zero, adds nothing)
+                            shift += w * float(value)
+            shifts.append(shift)
+            continue
+        values = []
+        for w, found in columns:  # the payment's value of each weight's name, 0.0 when none gives one
+            value = 0.0
+            for k, column in found:
+                i = at[k]
+                if i is not None and column[i] is not None:
+                    value = column[i]
+                    break
+            values.append((w, value))
+        if skip_zeros:
+            shift = 0.0
+            for w, value in values:
+                if value != 0:
+                    shift += w * float(value)
+        else:
+            shift = sum([w * float(value) for w, value in values])
+        shifts.append(shift)
+    return shifts
 
 
 def _fill(template: str, items: list[EvidenceItem]) -> str:

@@ -100,3 +100,50 @@ def test_every_evidence_item_of_every_extractor_points_at_records_of_its_sample(
                     (case.case_id, item.code, ref.record)
         for finding in signals.findings:
             assert finding.records and all(r.record in known for r in finding.records), finding.code
+
+
+def _shifts_merged(case, signals, weights) -> list[float]:
+    """Each payment's shift as the engine once worked it out: the extractors' per-payment rows merged
+    into one dict per payment (a later extractor's value wins), then the weights term by term."""
+    merged: dict[str, dict] = {}
+    for table in signals.per_payment:
+        for record, row in table.items():
+            merged.setdefault(record, {}).update(row)
+    skip_zeros = all(math.isfinite(w) for _, w in weights)
+    out = []
+    for index, payment in enumerate(case.recharges):
+        values = merged.get(f"recharges/{payment.id if payment.id not in (None, '') else index}") or {}
+        if skip_zeros:
+            shift = 0.0
+            for name, w in weights:
+                if values.get(name, 0.0) != 0:
+                    shift += w * float(values.get(name, 0.0))
+        else:
+            shift = sum([w * float(values.get(name, 0.0)) for name, w in weights])
+        out.append(shift)
+    return out
+
+
+@pytest.mark.parametrize("change", [{}, {"in_burst": math.inf}, {"school_hours": 0.0, "face_passed_before": -2.5}],
+                         ids=["rulebook", "an-infinite-weight", "a-zero-weight"])
+def test_each_payment_is_shifted_by_the_rulebook_weights_of_its_own_values(change):
+    # The engine reads the extractors' per-payment columns; each payment's shift must be what
+    # merging them into one row per payment gives, bit for bit, whatever the weights.
+    import struct
+
+    from assessor.engine import default_engine, extract_signals, payment_shifts
+    from assessor.schema import Case
+    from assessor.simulate import simulate
+
+    weights = list({**default_engine().rulebook.attribution, **change}.items())
+    seen = 0
+    for raw in simulate(40, seed=21):
+        raw.pop("label", None)
+        case = Case.model_validate(raw)
+        signals = extract_signals(case)
+        records = [f"recharges/{p.id if p.id not in (None, '') else i}" for i, p in enumerate(case.recharges)]
+        got = payment_shifts(records, signals.per_payment, weights)
+        want = _shifts_merged(case, signals, weights)
+        assert [struct.pack("<d", x) for x in got] == [struct.pack("<d", x) for x in want]
+        seen += sum(1 for x in got if x != 0)
+    assert seen > 100  # payments that some weight moved

@@ -202,11 +202,16 @@ class PaymentValues(Mapping[str, dict[str, float]]):
             found = self._columns[name] = [1.0 if flags & bit else 0.0 for flags in self._flags]  # type: ignore[union-attr]
         return found
 
-    def position(self, record: str) -> int | None:
-        """Where ``record`` is in ``records`` (None if absent)."""
+    @property
+    def index(self) -> dict[str, int]:
+        """Each record's place in ``records``."""
         if self._index is None:
             self._index = dict(zip(self.records, range(len(self.records)), strict=True))
-        return self._index.get(record)
+        return self._index
+
+    def position(self, record: str) -> int | None:
+        """Where ``record`` is in ``records`` (None if absent)."""
+        return self.index.get(record)
 
     def __getitem__(self, record: str) -> dict[str, float]:
         i = self.position(record)
