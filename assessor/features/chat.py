@@ -861,7 +861,7 @@ class _Template:
 
 
 def signals_of(knowledge: ChatKnowledge, tallies: dict[str, _Tally], negated: int, n_own: int,
-             n_other: int) -> Signals:
+               n_other: int) -> Signals:
     f = dict(knowledge.blank_features)  # every feature in order, valued as for a case without evidence
     f["chat.n_own_messages"] = float(n_own)
     f["chat.n_other_messages"] = float(n_other)

@@ -319,7 +319,7 @@ class _Found:
     def __init__(self, k: rn.RealNameKnowledge, pay: _Payments, sessions: _Sessions,
                  people: list[_Identity | None]) -> None:
         regs = k.regulations
-        self.k, self.pay, self.sessions = k, pay, sessions
+        self.pay, self.sessions = pay, sessions
         cases = len(people)
         adult = regs.civil_code.adult_age
         verified = np.array([p is not None and p.status == RealNameStatus.verified for p in people], bool)
