@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cached_property
 from itertools import repeat
 from types import SimpleNamespace
 from typing import Any, overload
@@ -245,7 +246,7 @@ class _Sessions:
         order = np.argsort(case, kind="stable")  # a case's file sessions, then its traces', each in order
         self.case_of, self.start, self.end = case[order], start[order], end[order]
         self.bounds = np.searchsorted(self.case_of, np.arange(cases + 1)).tolist()
-        self._ids, self._id_array, self.position = None, ids.take(pa.array(order, pa.int64())), position[order]
+        self._id_array, self.position = ids.take(pa.array(order, pa.int64())), position[order]
         guests = guests[order]
         self.guest_rows = np.flatnonzero(guests)
         self.has_guest = (np.bincount(self.case_of[guests], minlength=cases) > 0).tolist()
@@ -257,10 +258,13 @@ class _Sessions:
         np.minimum.at(first_start, self.case_of, self.start)
         self.first_start = first_start.tolist()
 
+    @cached_property
+    def ids(self) -> list[str | None]:
+        """The ids, made a list when a finding first cites a session."""
+        return self._id_array.to_pylist()
+
     def ref(self, i: int, start: datetime) -> RecordRef:
-        if self._ids is None:  # the ids, made a list when a finding first cites a session
-            self._ids = self._id_array.to_pylist()
-        sid = self._ids[i]
+        sid = self.ids[i]
         key = sid if sid is not None and sid != "" else int(self.position[i])
         return RecordRef(f"sessions/{key}", start)
 

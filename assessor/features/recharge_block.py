@@ -28,8 +28,9 @@ the items that fire, from lists of the few columns they cite.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import cached_property
 from itertools import compress, repeat
 from types import SimpleNamespace
 from typing import Any
@@ -205,18 +206,15 @@ class _Paid:
         self.keys = list(compress(every.keys, success.tolist()))
         self.item_array = rows.field("item").take(taken)
         self.device_array = rows.field("device_id").take(taken)
-        self._devices: list[str | None] | None = None
         # What the features find, for the evidence to cite: set by _features (per payment: in_burst, top,
         # membership, history; per case: run_max, age, ratio, n_devices, n_ips).
         self.in_burst = self.top = self.membership = self.history = np.zeros(len(order), bool)
         self.run_max = self.age = self.ratio = self.n_devices = self.n_ips = np.zeros(cases)
 
-    @property
+    @cached_property
     def devices(self) -> list[str | None]:
         """Each payment's device, made a list when the evidence first cites one."""
-        if self._devices is None:
-            self._devices = self.device_array.to_pylist()
-        return self._devices
+        return self.device_array.to_pylist()
 
 
 class _Sessions:
@@ -250,7 +248,6 @@ class _Sessions:
         # Arrays for the counts; lists (made when first read) for the few records the evidence cites.
         self.id_array, self.device_array, self.ip_array = ids.take(picked), devices.take(picked), ips.take(picked)
         self._position = position[order]
-        self._lists: dict[str, list] = {}
         end = end[order]
         longest = k.data.thresholds.max_session_hours * 3600
         with np.errstate(invalid="ignore"):
@@ -262,27 +259,21 @@ class _Sessions:
         self.flags, school_day = _when(k, self.day, minute)
         self.school_minutes, self.in_school = self._school_play(k, minute, second, school_day)
 
-    def _list(self, name: str, array: Any) -> list:
-        found = self._lists.get(name)
-        if found is None:
-            found = self._lists[name] = array.tolist() if isinstance(array, np.ndarray) else array.to_pylist()
-        return found
-
-    @property
+    @cached_property
     def ids(self) -> list[str | None]:
-        return self._list("ids", self.id_array)
+        return self.id_array.to_pylist()
 
-    @property
+    @cached_property
     def devices(self) -> list[str | None]:
-        return self._list("devices", self.device_array)
+        return self.device_array.to_pylist()
 
-    @property
+    @cached_property
     def ips(self) -> list[str | None]:
-        return self._list("ips", self.ip_array)
+        return self.ip_array.to_pylist()
 
-    @property
+    @cached_property
     def position(self) -> list[int]:
-        return self._list("position", self._position)
+        return self._position.tolist()
 
     def _school_play(self, k: r.RechargeKnowledge, minute: np.ndarray, second: np.ndarray,
                      school_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -303,51 +294,57 @@ class _Sessions:
         return school, in_school
 
 
+def _kept(block: Block, name: str, make: Callable[[], Any]) -> Any:
+    """``make()``, worked out by the first block extractor to ask and kept on the block for the others."""
+    found = block.derived.get(name)
+    if found is None:
+        found = block.derived[name] = make()
+    return found
+
+
 def ordered_payments(block: Block) -> SimpleNamespace:
     """Every accepted case's payments (any status), each case's in time order (equal times in file
     order): ``order`` (rows of the block's list), ``status`` and ``currency`` as the schema reads them,
     and ``keys`` (``recharges/<id or position>``). Worked out once per block, for both block extractors."""
-    found = block.derived.get("payments")
-    if found is None:
-        part = block.records["recharges"]
-        rows, offsets = part.rows, part.offsets
-        row_case = _case_of(offsets)
-        order = np.flatnonzero(block.accepted[row_case])
-        order = order[np.lexsort((part.instants["at"][order], row_case[order]))]  # stable
-        taken = pa.array(order, pa.int64())
-        # A record without an id is named by its position in the case's list (the reader declines blank ids).
-        ids = pc.coalesce(rows.field("id").take(taken), pc.cast(pa.array(order - offsets[row_case[order]]), pa.string()))
-        found = block.derived["payments"] = SimpleNamespace(
-            order=order,
-            status=_by_distinct(rows.field("status"), lambda v: columnar._recharge_field("status", v))[order],
-            currency=_by_distinct(rows.field("currency"), lambda v: columnar._recharge_field("currency", v))[order],
-            keys=pc.binary_join_element_wise("recharges/", ids, "").to_pylist())
-    return found
+    return _kept(block, "payments", lambda: _ordered_payments(block))
+
+
+def _ordered_payments(block: Block) -> SimpleNamespace:
+    part = block.records["recharges"]
+    rows, offsets = part.rows, part.offsets
+    row_case = _case_of(offsets)
+    order = np.flatnonzero(block.accepted[row_case])
+    order = order[np.lexsort((part.instants["at"][order], row_case[order]))]  # stable
+    taken = pa.array(order, pa.int64())
+    # A record without an id is named by its position in the case's list (the reader declines blank ids).
+    ids = pc.coalesce(rows.field("id").take(taken), pc.cast(pa.array(order - offsets[row_case[order]]), pa.string()))
+    return SimpleNamespace(
+        order=order,
+        status=_by_distinct(rows.field("status"), lambda v: columnar._recharge_field("status", v))[order],
+        currency=_by_distinct(rows.field("currency"), lambda v: columnar._recharge_field("currency", v))[order],
+        keys=pc.binary_join_element_wise("recharges/", ids, "").to_pylist())
 
 
 def file_sessions(block: Block) -> SimpleNamespace:
     """Every accepted case's sessions as the file gives them, in file order: their ``rows``, ``case``,
     ``start`` and ``end`` (POSIX seconds, ``_NO_TIME`` for none), ``ids`` (an array) and ``position``
     in the case's list. Worked out once per block."""
-    found = block.derived.get("file_sessions")
-    if found is None:
-        part = block.records["sessions"]
-        f_case = _case_of(part.offsets)
-        f_rows = np.flatnonzero(block.accepted[f_case])
-        found = block.derived["file_sessions"] = SimpleNamespace(
-            rows=f_rows, case=f_case[f_rows], start=part.instants["start"][f_rows], end=part.instants["end"][f_rows],
-            ids=part.rows.field("id").take(pa.array(f_rows, pa.int64())),
-            position=f_rows - part.offsets[f_case[f_rows]])
-    return found
+    return _kept(block, "file_sessions", lambda: _file_sessions(block))
+
+
+def _file_sessions(block: Block) -> SimpleNamespace:
+    part = block.records["sessions"]
+    f_case = _case_of(part.offsets)
+    f_rows = np.flatnonzero(block.accepted[f_case])
+    return SimpleNamespace(
+        rows=f_rows, case=f_case[f_rows], start=part.instants["start"][f_rows], end=part.instants["end"][f_rows],
+        ids=part.rows.field("id").take(pa.array(f_rows, pa.int64())), position=f_rows - part.offsets[f_case[f_rows]])
 
 
 def trace_sessions(block: Block) -> list[tuple]:
     """``_paired_traces`` of the block's file sessions, worked out once per block."""
-    found = block.derived.get("trace_sessions")
-    if found is None:
-        files = file_sessions(block)
-        found = block.derived["trace_sessions"] = _paired_traces(block, files.case, files.ids)
-    return found
+    files = file_sessions(block)
+    return _kept(block, "trace_sessions", lambda: _paired_traces(block, files.case, files.ids))
 
 
 def _paired_traces(block: Block, f_case: np.ndarray, file_ids: pa.Array) -> list[tuple]:
