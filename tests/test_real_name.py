@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assessor import load_cases
+from assessor.features import recharge
 from assessor.features.base import Signals
 from assessor.features.real_name import RealNameKnowledge, RegulationsError, extract, load_regulations
 from assessor.idcard import age_at, check_char
@@ -79,6 +80,18 @@ def test_verified_under_the_claimed_minors_own_id() -> None:
     assert s.features["real_name.holder_age_at_first_payment"] == 13.0
     assert s.per_payment["recharges/ord-1"]["holder_age"] == 13.0
     assert s.per_payment["recharges/ord-1"]["holder_minor"] == 1.0
+
+
+def test_a_cited_payment_is_shown_with_its_amount_and_item_as_the_recharge_extractor_shows_it() -> None:
+    case = make_case(real_name={"id_number": FATHER_ID, "holder": "guardian"}, payments=[
+        {"at": "2023-10-11T17:52:44", "amount": 648, "item": "6480钻石"},
+        {"at": "2023-10-12T20:01:02", "amount": "68.0", "item": ""},
+        {"at": "2023-10-13T21:00:00", "amount": "4.99", "currency": "USD", "status": "failed"}])
+    held = item(extract(case), "real_name.holder_adult")
+    assert {r.record: r.excerpt for r in held.records[1:]} == {"recharges/ord-1": "¥648 6480钻石",
+                                                              "recharges/ord-2": "¥68.0"}
+    by_recharge = {r.record: r for e in recharge.extract(case).evidence for r in e.records}
+    assert [by_recharge[r.record] for r in held.records[1:]] == list(held.records[1:])  # time and excerpt alike
 
 
 def test_the_id_number_identifies_the_claimed_minor_when_the_label_is_missing() -> None:

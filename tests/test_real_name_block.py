@@ -233,6 +233,28 @@ def test_sessions_at_the_edges_of_age_verification_and_the_rules_get_the_extract
     assert played == [["sessions/s0"], ["sessions/s0"], ["sessions/s1"], ["sessions/s0"], ["sessions/s0"]]
 
 
+def test_face_checks_a_fraction_of_a_second_from_the_window_s_edges_get_the_extractors_signals():
+    # Payments at whole seconds (the reader's), 30 minutes apart (the window), face checks at fractions:
+    # a check half a second after a payment is not before it, and a window ending half a second after a
+    # payment still holds it.
+    def case(check_at: str, outcome: str) -> dict:
+        return {"case_id": f"FACE-{check_at}", "account": {
+            "real_name": {"status": "verified", "id_number": fictional_id("1984-02-19"), "verified_at": "2023-01-01T00:00:00"},
+            "face_checks": [{"at": check_at, "outcome": outcome}]},
+            "recharges": [{"id": "p1", "at": "2023-10-11T17:52:44", "amount": 6},
+                          {"id": "p2", "at": "2023-10-11T18:22:44", "amount": 6}]}
+    cases = [case("2023-10-11T17:52:44.500000", "declined"), case("2023-10-11T17:52:44.999999", "passed"),
+             case("2023-10-11T17:52:44.000001", "declined"), case("2023-10-11T17:52:44", "declined"),
+             case("2023-10-11T17:52:43.500000", "declined"), case("2023-10-11T17:52:45.000000+08:00", "passed")]
+    lines = [json.dumps(c).encode() + b"\n" for c in cases]
+    given_, accepted, _ = check(lines)
+    assert given_ == accepted == len(cases)
+    (block,) = read_block(list(enumerate(lines, start=1)), now=NOW)
+    after = [(s.features["face_check.payments_after_refusal"], s.features["face_check.payments_after_pass"])
+             for s in extract_block(block)]
+    assert after == [(1.0, 0.0), (0.0, 1.0), (1.0, 0.0), (2.0, 0.0), (1.0, 0.0), (0.0, 1.0)]  # (see above)
+
+
 def test_a_block_too_large_for_exact_keys_is_left_to_the_usual_path(monkeypatch):
     (block,) = read_block(list(enumerate(dispute_lines(5, seed=2), start=1)), now=NOW)
     assert any(signals is not None for signals in extract_block(block))

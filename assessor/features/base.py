@@ -79,6 +79,13 @@ def record_ref(list_name: str, record: Any, index: int, *, at: datetime | None =
     return RecordRef(f"{list_name}/{key}", at, excerpt)
 
 
+def payment_excerpt(amount: Any, currency: str, item: str | None) -> str:
+    """How a payment is shown wherever it is cited: ``¥648 6480钻石``, ``4.99 USD``."""
+    # str(Decimal) is format(Decimal, ""), and concatenation costs half an f-string here
+    shown = "¥" + str(amount) if currency == "CNY" else f"{amount} {currency}"
+    return shown + " " + item if item else shown
+
+
 class EvidenceItem:
     """One readable reason, with a stable code and the records it rests on.
 

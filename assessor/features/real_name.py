@@ -108,6 +108,7 @@ from assessor.features.base import (
     PaymentValues,
     RecordRef,
     Signals,
+    payment_excerpt,
     record_ref,
 )
 from assessor.idcard import IdNumber, age_at, mask, parse_id
@@ -359,14 +360,20 @@ class _Payments:
         return len(self.times)
 
     def ref(self, i: int) -> RecordRef:
-        """Built once, and only for payments an item or finding names."""
+        """Built once, and only for payments an item or finding names; shown as the recharge extractor shows it."""
         ref = self._refs.get(i)
         if ref is None:
-            ref = self._refs[i] = RecordRef(self.keys[i], self.times[i])
+            f = self.fields[i]
+            ref = self._refs[i] = RecordRef(self.keys[i], self.times[i],
+                                            payment_excerpt(f["amount"], f["currency"], f["item"]))
         return ref
 
     def refs(self, positions: Iterable[int]) -> tuple[RecordRef, ...]:
         return tuple(map(self.ref, positions))
+
+    def between(self, start: datetime, end: datetime) -> range:
+        """Positions of the payments made from ``start`` to ``end``, both included (bisection)."""
+        return range(bisect_left(self.times, start), bisect_right(self.times, end))
 
     def counted_in(self, lo: int, hi: int) -> list[int]:
         """Positions of the counted payments among [lo, hi)."""
@@ -829,11 +836,10 @@ def _face_checks(ctx: _Context) -> None:
     other_refs: dict[int, RecordRef] = {}
     hits: dict[str, set[int]] = {"refused": set(), "passed": set(), "other": set()}  # payment positions
     payments = ctx.payments
-    times = ctx.times
     # Few checks, many payments: find each check's payments [at, at + window] by bisection.
     for i, c in enumerate(checks):
         at = _local(c.at, ctx.tz)
-        for j in range(bisect_left(times, at), bisect_right(times, at + window)):
+        for j in payments.between(at, at + window):
             h_age = ctx.holder_ages[j]
             if c.outcome is not _PASSED:
                 kind, target = "refused", refused_refs
@@ -963,7 +969,7 @@ def _guest_finding(ctx: _Context) -> None:
 def _cap_findings(ctx: _Context) -> None:
     """NPPA 2019 paid-service rules for a verified minor holder, each payment by its own band."""
     if not caps_apply(ctx):
-        add_cap_findings(ctx, [], [], {}, {}, _no_month)
+        add_cap_findings(ctx, [], _ZERO, None, [], {})
         return
     under8: list[int] = []  # positions
     single: list[tuple[int, Decimal, Decimal]] = []  # position, cap, excess
@@ -989,7 +995,15 @@ def _cap_findings(ctx: _Context) -> None:
                 if over > _ZERO:  # an uncounted payment leaves the total as it was: never over
                     monthly[month].append((base + j, monthly_cny, over))
                     bands_used[band.id] = band
-    add_cap_findings(ctx, under8, single, monthly, bands_used, months.total)
+    over_single = None
+    if single:
+        positions = [i for i, _, _ in single]
+        over_single = CapBreach(positions, payments.total(positions), sum((e for _, _, e in single), _ZERO),
+                                sorted({c for _, c, _ in single}))
+    over_month = [MonthBreach(y, m, months.total(y, m), CapBreach(
+        [i for i, _, _ in rows], _ZERO, sum((e for _, _, e in rows), _ZERO), sorted({c for _, c, _ in rows})))
+        for (y, m), rows in sorted(monthly.items())]
+    add_cap_findings(ctx, under8, payments.total(under8), over_single, over_month, bands_used)
 
 
 def caps_apply(ctx: _Context) -> bool:
@@ -998,25 +1012,42 @@ def caps_apply(ctx: _Context) -> bool:
     return ctx.status == _VERIFIED and youngest is not None and youngest < ctx.regs.civil_code.adult_age
 
 
-def _no_month(year: int, month: int) -> Decimal:
-    raise KeyError((year, month))
+@dataclass(slots=True)
+class CapBreach:
+    """Payments over one cap (positions in time order): what they paid, by how much they exceeded
+    it, and the caps they broke (sorted; a band change can bring two)."""
+
+    positions: list[int]
+    paid: Decimal  # (not needed for a month's breach: the month's total is shown instead)
+    excess: Decimal
+    caps: list[Decimal]
 
 
-def add_cap_findings(ctx: _Context, under8: list[int], single: list[tuple[int, Decimal, Decimal]],
-                     monthly: dict[tuple[int, int], list[tuple[int, Decimal, Decimal]]],
-                     bands_used: dict[str, AgeBand], month_total: Callable[[int, int], Decimal]) -> None:
+@dataclass(slots=True)
+class MonthBreach:
+    """A calendar month whose running total passed the monthly cap."""
+
+    year: int
+    month: int
+    total: Decimal  # every counted payment of the month
+    over: CapBreach
+
+
+def add_cap_findings(ctx: _Context, under8: list[int], under8_paid: Decimal, single: CapBreach | None,
+                     monthly: list[MonthBreach], bands_used: dict[str, AgeBand]) -> None:
     """The cap features and findings from the payments found over the caps (positions in time order):
-    ``under8``; ``single`` and each ``monthly[(year, month)]`` as (position, cap, excess); the bands
-    they were judged in, and each month's total. Shared with the block path."""
+    ``under8`` (paying ``under8_paid``), the single-payment breaches, the monthly breaches in month
+    order, and the bands they were judged in. Shared with the block path."""
     regs, payments = ctx.regs, ctx.payments
     caps = regs.caps
     f = ctx.signals.features
-    under8_total = payments.total(under8)
-    single_excess = sum((e for _, _, e in single), Decimal(0))
-    monthly_excess = sum((e for rows in monthly.values() for _, _, e in rows), Decimal(0))
-    f["real_name.under8_paid_cny"] = float(under8_total)
+    single_excess = single.excess if single else _ZERO
+    monthly_excess = sum((m.over.excess for m in monthly), _ZERO)
+    f["real_name.under8_paid_cny"] = float(under8_paid)
     f["real_name.single_cap_excess_cny"] = float(single_excess)
     f["real_name.monthly_cap_excess_cny"] = float(monthly_excess)
+    if not under8 and not single and not monthly:
+        return
     shown = ctx.holder.masked or "birth date on record"
     add = ctx.signals.findings.append
 
@@ -1028,28 +1059,27 @@ def add_cap_findings(ctx: _Context, under8: list[int], single: list[tuple[int, D
         add(FindingItem(
             "nppa2019.under8_paid",
             f"The account is verified under the ID of a child under 8 ({shown}), yet {len(under8)} payments "
-            f"totalling {_yuan(under8_total)} were taken; no paid service is allowed under 8 ({caps.document})",
-            f"账号实名人（{shown}）未满8周岁，平台仍收取{len(under8)}笔付款共{_yuan(under8_total)}；"
+            f"totalling {_yuan(under8_paid)} were taken; no paid service is allowed under 8 ({caps.document})",
+            f"账号实名人（{shown}）未满8周岁，平台仍收取{len(under8)}笔付款共{_yuan(under8_paid)}；"
             f"{caps.document}规定不得为未满8周岁用户提供付费服务",
-            basis("under_8"), float(under8_total), payments.refs(under8)))
+            basis("under_8"), float(under8_paid), payments.refs(under8)))
     if single:
-        full = payments.total(i for i, _, _ in single)
-        limits = "/".join(_yuan(c) for c in sorted({c for _, c, _ in single}))
+        limits = "/".join(map(_yuan, single.caps))
         add(FindingItem(
             "nppa2019.single_cap",
-            f"{len(single)} payments of a verified minor ({shown}) exceeded the single-payment cap ({limits}): "
-            f"{_yuan(single_excess)} over the cap, out of {_yuan(full)} paid in those payments",
-            f"实名未成年人（{shown}）有{len(single)}笔付款超过单次限额（{limits}）：超出限额{_yuan(single_excess)}，"
-            f"这些付款合计{_yuan(full)}",
-            basis("8_15", "16_17"), float(single_excess), payments.refs(i for i, _, _ in single)))
+            f"{len(single.positions)} payments of a verified minor ({shown}) exceeded the single-payment cap "
+            f"({limits}): {_yuan(single_excess)} over the cap, out of {_yuan(single.paid)} paid in those payments",
+            f"实名未成年人（{shown}）有{len(single.positions)}笔付款超过单次限额（{limits}）：超出限额"
+            f"{_yuan(single_excess)}，这些付款合计{_yuan(single.paid)}",
+            basis("8_15", "16_17"), float(single_excess), payments.refs(single.positions)))
     if monthly:
         parts_en, parts_zh, refs = [], [], []
-        for (y, m), rows in sorted(monthly.items()):
-            over = sum((e for _, _, e in rows), Decimal(0))
-            limits = "/".join(_yuan(c) for c in sorted({c for _, c, _ in rows}))
-            parts_en.append(f"{y}-{m:02d}: {_yuan(month_total(y, m))} paid, cap {limits}, {_yuan(over)} over")
-            parts_zh.append(f"{y}年{m}月：付款{_yuan(month_total(y, m))}，限额{limits}，超出{_yuan(over)}")
-            refs.extend(payments.refs(i for i, _, _ in rows))
+        for m in monthly:
+            y, month, over = m.year, m.month, m.over
+            limits = "/".join(map(_yuan, over.caps))
+            parts_en.append(f"{y}-{month:02d}: {_yuan(m.total)} paid, cap {limits}, {_yuan(over.excess)} over")
+            parts_zh.append(f"{y}年{month}月：付款{_yuan(m.total)}，限额{limits}，超出{_yuan(over.excess)}")
+            refs.extend(payments.refs(over.positions))
         add(FindingItem(
             "nppa2019.monthly_cap",
             f"A verified minor's ({shown}) monthly payments exceeded the monthly cap by {_yuan(monthly_excess)} "

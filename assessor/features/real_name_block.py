@@ -27,8 +27,9 @@ extractor's own functions (``real_name.analyse``), on a case view whose payment 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
 from itertools import repeat
@@ -53,6 +54,9 @@ _EPOCH_DAY = date(1970, 1, 1).toordinal()
 _NONE = -1  # an age not known (no birth date, or before the birth)
 _FAR = np.iinfo(np.int64).max  # a threshold never reached
 _NEVER = np.iinfo(np.int64).min  # a threshold always passed
+_ZERO = Decimal(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
 
 
 def _fits(k: rn.RealNameKnowledge) -> bool:
@@ -181,6 +185,7 @@ class _Payments:
         self.whole = np.bincount(case_of[self.counted & ~whole], minlength=cases) == 0
         self.cny = np.where(self.counted & whole, amount, 0).astype(np.int64)  # counted whole yuan, else 0
         self.keys = every.keys
+        self.excerpts = rb.payment_excerpts(block)  # (shared with the recharge block path)
         self.counted_list = self.counted.tolist()
         self.disputed = rows.field("disputed").fill_null(True).to_numpy(zero_copy_only=False)[order].tolist()
         self.posix_list = posix.tolist()
@@ -344,12 +349,14 @@ class _Found:
         paid_service = np.array([single is not None for _, single, _ in bands] or [False], bool)[at]
         single = np.array([int(s) if s is not None else 0 for _, s, _ in bands] or [0], np.int64)[at]
         monthly = np.array([int(m) if m is not None else 0 for _, _, m in bands] or [0], np.int64)[at]
-        self.band_at = at
         bounds = pay.bounds
-        self.under8 = _ByCase(capped & ~paid_service & pay.counted, case_of, bounds)
-        self.no_paid_band = _ByCase(capped & ~paid_service, case_of, bounds)
+        under8 = capped & ~paid_service & pay.counted
+        self.under8 = _ByCase(under8, case_of, bounds)
+        self.under8_paid = _sum_by_case(under8, pay.cny, case_of, cases)
         over_single = capped & paid_service & pay.counted & (pay.cny > single)
-        self.single = _ByCase(over_single, case_of, bounds)
+        self.single = _ByCase(over_single, case_of, bounds, single)
+        self.single_paid = _sum_by_case(over_single, pay.cny, case_of, cases)
+        self.single_excess = _sum_by_case(over_single, pay.cny - single, case_of, cases)
         # The month's running total after each payment (every counted payment of the account that month).
         new_month = np.ones(len(case_of), bool)
         new_month[1:] = (np.diff(pay.month) != 0) | (np.diff(case_of) != 0)
@@ -359,13 +366,16 @@ class _Found:
         before_group = (running - pay.cny)[group_start]
         after = running - before_group[group]
         before = after - pay.cny
-        self.month_total = np.bincount(group, weights=pay.cny).astype(np.int64) if len(group) else group
-        self.group = group
-        self.over = after - np.maximum(before, monthly)
-        monthly_over = capped & paid_service & (self.over > 0)
-        self.monthly = _ByCase(monthly_over, case_of, bounds)
+        over = after - np.maximum(before, monthly)
+        monthly_over = capped & paid_service & (over > 0)
+        self.monthly = _ByCase(monthly_over, case_of, bounds, group, monthly)
+        # Per month (group): its payments' total, the excess of those over the cap, and its (year, month).
+        self.group_total = _sum_by_case(np.ones(len(group), bool), pay.cny, group, len(group_start))
+        self.group_over = _sum_by_case(monthly_over, over, group, len(group_start))
+        self.group_month = pay.month[group_start].tolist()
         self.capped_applies = applies.tolist()
         caught = (capped & ~paid_service) | monthly_over | over_single
+        self.caught = _ByCase(caught, case_of, bounds, at)  # with the band each was judged in
         self.capped_any = (np.bincount(case_of[caught], minlength=cases) > 0).tolist()
 
         # Play rules: a verified minor holder's payments and sessions at hours the rule then forbids.
@@ -400,32 +410,31 @@ class _Found:
         return judged & (outside | ran_past), judged & ~decided
 
     def caps(self, ctx: rn._Context, c: int) -> None:
-        """``real_name._cap_findings`` for case ``c``."""
+        """``real_name._cap_findings`` for case ``c``: the sums are the block's, by case and by month."""
         if not self.capped_applies[c] or not self.capped_any[c]:
-            rn.add_cap_findings(ctx, [], [], {}, {}, rn._no_month)
+            rn.add_cap_findings(ctx, [], _ZERO, None, [], {})
             return
-        pay = self.pay
-        lo = pay.bounds[c]
         bands = ctx.regs.limits_by_age
-        band_at, over, month_total, group = self.band_at, self.over, self.month_total, self.group
-        used: dict[str, rn.AgeBand] = {}
-        for j in self.no_paid_band.of(c):
-            band = bands[int(band_at[lo + j])][0]
-            used.setdefault(band.id, band)
-        single: list[tuple[int, Decimal, Decimal]] = []
-        for j in self.single.of(c):
-            band, cap, _ = bands[int(band_at[lo + j])]
-            single.append((j, cap, pay.amount(lo + j) - cap))
-            used[band.id] = band
-        monthly: dict[tuple[int, int], list[tuple[int, Decimal, Decimal]]] = {}
-        totals: dict[tuple[int, int], Decimal] = {}
-        for j in self.monthly.of(c):
-            band, _, cap = bands[int(band_at[lo + j])]
-            y, m = divmod(int(pay.month[lo + j]), 12)
-            monthly.setdefault((y, m + 1), []).append((j, cap, Decimal(int(over[lo + j]))))
-            totals[(y, m + 1)] = Decimal(int(month_total[group[lo + j]]))
-            used[band.id] = band
-        rn.add_cap_findings(ctx, self.under8.of(c), single, monthly, used, lambda y, m: totals[(y, m)])
+        used = {band.id: band for band in (bands[b][0] for b in sorted(set(self.caught.values_of(c))))}
+        single = None
+        positions = self.single.of(c)
+        if positions:
+            single = rn.CapBreach(positions, Decimal(self.single_paid[c]), Decimal(self.single_excess[c]),
+                                  list(map(Decimal, sorted(set(self.single.values_of(c))))))
+        monthly = []
+        positions = self.monthly.of(c)
+        if positions:
+            groups, caps = self.monthly.values_of(c)
+            cut = 0
+            for k in range(1, len(groups) + 1):  # a month's breaches are consecutive
+                if k == len(groups) or groups[k] != groups[cut]:
+                    g = groups[cut]
+                    y, m = divmod(self.group_month[g], 12)
+                    monthly.append(rn.MonthBreach(y, m + 1, Decimal(self.group_total[g]), rn.CapBreach(
+                        positions[cut:k], _ZERO, Decimal(self.group_over[g]), list(map(Decimal, sorted(set(caps[cut:k])))))))
+                    cut = k
+        under8 = self.under8.of(c)
+        rn.add_cap_findings(ctx, under8, Decimal(self.under8_paid[c]) if under8 else _ZERO, single, monthly, used)
 
     def forbidden(self, ctx: rn._Context, c: int) -> None:
         """``real_name._forbidden_hours`` for case ``c``."""
@@ -460,18 +469,32 @@ class _Found:
         rn.add_forbidden_finding(ctx, paid, played, rules)
 
 
+def _sum_by_case(mask: np.ndarray, values: np.ndarray, case_of: np.ndarray, cases: int) -> list[int]:
+    """Sums of the whole-yuan ``values`` a mask marks, by case. Exact while a sum stays under 2**53
+    (``limits.MAX_AMOUNT``, 10 million, times the payments a 64 MiB line can hold is far under it)."""
+    return np.bincount(case_of[mask], weights=values[mask], minlength=cases).astype(np.int64).tolist()
+
+
 class _ByCase:
-    """The rows a mask marks, by case, as positions from each case's first row."""
+    """The rows a mask marks, by case, as positions from each case's first row; and, row for row,
+    the values of any arrays given (each a list, or a tuple of lists for several)."""
 
-    __slots__ = ("_positions", "_first")
+    __slots__ = ("_positions", "_first", "_values")
 
-    def __init__(self, mask: np.ndarray, case_of: np.ndarray, bounds: list[int]) -> None:
+    def __init__(self, mask: np.ndarray, case_of: np.ndarray, bounds: list[int], *values: np.ndarray) -> None:
         rows = np.flatnonzero(mask)
         self._positions = (rows - np.asarray(bounds)[case_of[rows]]).tolist() if len(rows) else []
         self._first = np.searchsorted(rows, bounds).tolist()
+        self._values = [v[rows].tolist() for v in values]
 
     def of(self, c: int) -> list[int]:
         return self._positions[self._first[c]:self._first[c + 1]]
+
+    def values_of(self, c: int) -> Any:
+        a, b = self._first[c], self._first[c + 1]
+        if len(self._values) == 1:
+            return self._values[0][a:b]
+        return tuple(v[a:b] for v in self._values)
 
 
 # --------------------------------------------------------------------------- each case
@@ -481,14 +504,14 @@ class _Times(Sequence[datetime]):
     """A case's payment times (local, in order) as the extractor's list of datetimes, each made
     when first read: most cases read only a few (bisection, the records cited)."""
 
-    __slots__ = ("_posix", "_made")
+    __slots__ = ("posix", "_made")
 
     def __init__(self, posix: list[int]) -> None:
-        self._posix = posix
+        self.posix = posix
         self._made: dict[int, datetime] = {}
 
     def __len__(self) -> int:
-        return len(self._posix)
+        return len(self.posix)
 
     @overload
     def __getitem__(self, i: int) -> datetime: ...
@@ -497,12 +520,12 @@ class _Times(Sequence[datetime]):
 
     def __getitem__(self, i: int | slice) -> datetime | list[datetime]:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self._posix)))]
+            return [self[j] for j in range(*i.indices(len(self.posix)))]
         made = self._made.get(i)
         if made is None:
             if i < 0:
-                i += len(self._posix)
-            made = self._made[i] = datetime.fromtimestamp(self._posix[i], _TZ)
+                i += len(self.posix)
+            made = self._made[i] = datetime.fromtimestamp(self.posix[i], _TZ)
         return made
 
 
@@ -553,8 +576,15 @@ class _CasePayments(rn._Payments):
     def ref(self, i: int) -> RecordRef:
         ref = self._refs.get(i)
         if ref is None:
-            ref = self._refs[i] = RecordRef(self.keys[i], self._pay.posix_list[self._lo + i], None, _TZ)
+            pay, at = self._pay, self._lo + i
+            ref = self._refs[i] = RecordRef(self.keys[i], pay.posix_list[at], pay.excerpts[at], _TZ)
         return ref
+
+    def between(self, start: datetime, end: datetime) -> range:
+        """As the extractor's, on the POSIX seconds (whole: the reader's): from the first second at
+        or after ``start`` to the last at or before ``end``."""
+        posix = self.times.posix
+        return range(bisect_left(posix, -((_EPOCH - start) // _SECOND)), bisect_right(posix, (end - _EPOCH) // _SECOND))
 
     def channel(self, i: int) -> Any:
         if self._channels is None:

@@ -64,7 +64,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assessor.calendar import SchoolCalendar, TimeBand
-from assessor.features.base import Direction, EvidenceItem, PaymentValues, RecordRef, Signals
+from assessor.features.base import Direction, EvidenceItem, PaymentValues, RecordRef, Signals, payment_excerpt
 from assessor.schema import Case, RechargeStatus
 
 NAME = "recharge"
@@ -422,19 +422,13 @@ class _Payments:
         ref = self.refs[i]
         if ref is None:
             r = self.records[i]
-            ref = self.refs[i] = RecordRef(self.keys[i], r["at"], _excerpt(r["amount"], r["currency"], r["item"]))
+            ref = self.refs[i] = RecordRef(self.keys[i], r["at"], payment_excerpt(r["amount"], r["currency"], r["item"]))
         return ref
 
     def refs_of(self, indices: list[int] | range) -> tuple[RecordRef, ...]:
         """The records an evidence item lists: the first MAX_RECORDS of ``indices``."""
         refs, ref = self.refs, self.ref
         return tuple([refs[i] or ref(i) for i in indices[:MAX_RECORDS]])
-
-
-def _excerpt(amount: Decimal, currency: str, item: str | None) -> str:
-    # str(Decimal) is format(Decimal, ""), and concatenation costs half an f-string here
-    shown = "¥" + str(amount) if currency == "CNY" else f"{amount} {currency}"
-    return shown + " " + item if item else shown
 
 
 class _Sessions:

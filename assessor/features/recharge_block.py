@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assessor.features import recharge as r
-from assessor.features.base import PaymentValues, RecordRef, Signals
+from assessor.features.base import PaymentValues, RecordRef, Signals, payment_excerpt
 from assessor.io import columnar
 from assessor.io.columnar import Block
 from assessor.schema import RechargeStatus
@@ -185,7 +185,7 @@ class _Paid:
         every = ordered_payments(block)
         success = every.status == RechargeStatus.success
         order = every.order[success]  # (the successful ones of all in order are in order)
-        self.row = order  # each payment's row in the block's record list
+        self.of_every = np.flatnonzero(success)  # each payment's place among all in order
         self.case_of = case_of = row_case[order]
         self.bounds = np.searchsorted(case_of, np.arange(cases + 1))  # case c: bounds[c]:bounds[c + 1]
         self.posix = posix = part.instants["at"][order]
@@ -318,11 +318,37 @@ def _ordered_payments(block: Block) -> SimpleNamespace:
     taken = pa.array(order, pa.int64())
     # A record without an id is named by its position in the case's list (the reader declines blank ids).
     ids = pc.coalesce(rows.field("id").take(taken), pc.cast(pa.array(order - offsets[row_case[order]]), pa.string()))
+    currency, currencies = _ids_by_distinct(rows.field("currency"), lambda v: columnar._recharge_field("currency", v))
     return SimpleNamespace(
         order=order,
         status=_by_distinct(rows.field("status"), lambda v: columnar._recharge_field("status", v))[order],
-        currency=_by_distinct(rows.field("currency"), lambda v: columnar._recharge_field("currency", v))[order],
+        currency=np.array(currencies, object)[currency[order]], currency_code=currency[order], currencies=currencies,
         keys=pc.binary_join_element_wise("recharges/", ids, "").to_pylist())
+
+
+def payment_excerpts(block: Block) -> list[str]:
+    """Each payment's excerpt (any status, in the order of ``ordered_payments``), as the extractors
+    show a payment cited (``base.payment_excerpt``). Worked out once per block, for both block extractors."""
+    return _kept(block, "payment_excerpts", lambda: _payment_excerpts(block))
+
+
+def _payment_excerpts(block: Block) -> list[str]:
+    # Worded once per distinct (amount as written, currency, item): a game sells a few items at a few prices.
+    every = ordered_payments(block)
+    order = every.order
+    texts = pc.dictionary_encode(pa.array([block.amounts[row] for row in order.tolist()], pa.binary()))
+    items = pc.dictionary_encode(block.records["recharges"].rows.field("item").take(pa.array(order, pa.int64())))
+    amount_of, item_of = texts.indices.to_numpy(), items.indices.fill_null(len(items.dictionary)).to_numpy()
+    amounts, names = texts.dictionary.to_pylist(), [*items.dictionary.to_pylist(), None]
+    n_currencies, n_items = len(every.currencies), len(names)
+    combined = (amount_of.astype(np.int64) * n_currencies + every.currency_code) * n_items + item_of
+    distinct, which = np.unique(combined, return_inverse=True)
+    shown = []
+    for key in distinct.tolist():
+        rest, item = divmod(key, n_items)
+        amount, currency = divmod(rest, n_currencies)
+        shown.append(payment_excerpt(columnar._decimal(amounts[amount]), every.currencies[currency], names[item]))
+    return np.array(shown, object)[which.reshape(-1)].tolist()
 
 
 def file_sessions(block: Block) -> SimpleNamespace:
@@ -659,10 +685,8 @@ class _Lists:
         self.ratio, self.run_max = pay.ratio.tolist(), pay.run_max.tolist()
         self.n_devices, self.n_ips = pay.n_devices.tolist(), pay.n_ips.tolist()
         self.history = pay.history.tolist()
-        self.row = pay.row.tolist()
-        self.amounts = block.amounts
-        self.currency = pay.currency
-        self._excerpts: list[str] | None = None
+        every = payment_excerpts(block)  # (of all payments: those of the successful ones)
+        self.excerpts = every if len(every) == len(pay.of_every) else [every[k] for k in pay.of_every.tolist()]
         self.s_start, self.s_end, self.s_day = s.start.tolist(), s.end.tolist(), s.day.tolist()
         self.in_school, self.school_minutes = s.in_school.tolist(), s.school_minutes.tolist()
         self.s_clipped = np.bincount(s.case_of[s.clipped], minlength=cases).tolist()
@@ -679,24 +703,10 @@ class _Lists:
         self.membership = _Hits(pay.membership, pay.bounds)
         self.at_school = _Hits(s.in_school, s.bounds)
 
-    def excerpts(self) -> list[str]:
-        """Each payment's excerpt as ``recharge._excerpt`` words it (``¥648 6480钻石``, ``4.99 USD``), column-wise:
-        each distinct amount is read as the schema reads it, once."""
-        if self._excerpts is None:
-            written = pc.dictionary_encode(pa.array([self.amounts[row] for row in self.row], pa.binary()))
-            amounts = pa.array([str(columnar._decimal(text)) for text in written.dictionary.to_pylist()], pa.string())
-            amount = amounts.take(written.indices)
-            currency = pa.array(self.currency.tolist(), pa.string())
-            shown = pc.if_else(pc.equal(currency, "CNY"), pc.binary_join_element_wise("¥", amount, ""),
-                               pc.binary_join_element_wise(amount, currency, " "))
-            item = self.pay.item_array
-            with_item = pc.fill_null(pc.not_equal(item, ""), False)
-            self._excerpts = pc.if_else(with_item, pc.binary_join_element_wise(shown, item, " "), shown).to_pylist()
-        return self._excerpts
-
-    def pay_refs_of(self, lo: int, hi: int) -> list[RecordRef]:
+    def pay_refs_of(self, c: int) -> list[RecordRef]:
         """The references of a case's payments (most are cited: build them all at once)."""
-        return list(map(RecordRef, self.pay.keys[lo:hi], self.posix[lo:hi], self.excerpts()[lo:hi], repeat(_TZ)))
+        lo, hi = self.bounds[c], self.bounds[c + 1]
+        return list(map(RecordRef, self.pay.keys[lo:hi], self.posix[lo:hi], self.excerpts[lo:hi], repeat(_TZ)))
 
     def session_ref(self, j: int) -> RecordRef:
         s = self.sessions
@@ -717,7 +727,7 @@ class _CaseEvidence:
     def case_refs(self) -> list[RecordRef]:
         """The case's payment references, built on the first item that cites one."""
         if self._refs is None:
-            self._refs = self.lists.pay_refs_of(self.lo, self.hi)
+            self._refs = self.lists.pay_refs_of(self.c)
         return self._refs
 
     def pay_ref(self, i: int) -> RecordRef:
