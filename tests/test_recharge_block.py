@@ -190,6 +190,25 @@ def test_settings_the_block_path_cannot_follow_leave_the_whole_block_to_the_usua
     assert extract_block(block, knowledge) == [None] * len(block.lines)
 
 
+def test_sessions_of_several_days_under_an_office_s_longer_limit_get_the_extractors_signals():
+    # Class minutes of a session over midnight are summed day by day, school days only.
+    default = recharge.RechargeKnowledge.default()
+    long = default.data.model_copy(update={"thresholds": default.data.thresholds.model_copy(
+        update={"max_session_hours": 80})})
+    knowledge = recharge.RechargeKnowledge(long, default.calendar)
+    case = {"case_id": "LONG-1", "recharges": [{"id": "p", "at": "2024-03-08T09:30:00", "amount": 6}],
+            "sessions": [{"id": "s0", "start": "2024-03-07T07:59:30", "end": "2024-03-10T10:00:00"},  # Thu-Sun
+                         {"id": "s1", "start": "2024-03-08T23:00:00", "end": "2024-03-11T09:15:45"},  # Fri-Mon
+                         {"id": "s2", "start": "2024-03-09T09:00:00", "end": "2024-03-09T12:00:00"}]}
+    lines = [json.dumps(case).encode() + b"\n", *generated_lines(seed=12, count=100)]
+    given_, accepted = check(lines, knowledge)
+    assert given_ == accepted >= 70
+    (block,) = read_block([(1, lines[0])], now=NOW)
+    (signals,) = extract_block(block, knowledge)
+    assert [ref.record for item in signals.evidence if item.code == "sessions.school_hours_play"
+            for ref in item.records] == ["sessions/s0", "sessions/s1"]
+
+
 def test_an_office_s_thresholds_are_followed():
     default = recharge.RechargeKnowledge.default()
     strict = default.data.model_copy(update={"thresholds": default.data.thresholds.model_copy(

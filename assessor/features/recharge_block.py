@@ -285,13 +285,29 @@ class _Sessions:
         with np.errstate(invalid="ignore"):
             school = np.where(known & school_day,
                               np.maximum(np.minimum(end_offset, school_to) - np.maximum(lo, school_from), 0.0), 0.0)
-            for j in np.flatnonzero(known & (end_offset > 24 * 60)).tolist():  # over midnight: day by day
-                school[j] = r._school_minutes(k, int(self.day[j]), float(lo[j]), float(end_offset[j]),
-                                              school_from, school_to)
+            over = np.flatnonzero(known & (end_offset > 24 * 60))
+            if len(over):
+                school[over] = _over_midnight(k, self.day[over], lo[over], end_offset[over], school_from, school_to)
             school = np.fmin(school, self.minutes)  # never more than the session (fmin: an unknown length keeps 0)
             least = k.data.thresholds.school_play_min_minutes
             in_school = np.where(known, (school > 0) & (school >= least), (self.flags & r._SCHOOL_BIT) != 0)
         return school, in_school
+
+
+def _over_midnight(k: r.RechargeKnowledge, day: np.ndarray, lo: np.ndarray, end_offset: np.ndarray,
+                   school_from: int, school_to: int) -> np.ndarray:
+    """``recharge._school_minutes`` of sessions over midnight, a day at a time for all of them: the
+    same float operations in the same order, so the same bits. (Every day is in the table of dates:
+    the reader declines an end past its window, and clipping only shortens a session.)"""
+    kind_of_date, _, school_day = _date_kinds(k)
+    total = np.zeros(len(day))
+    offset, start = 0.0, lo
+    for d in range(int(end_offset.max() // (24 * 60)) + 1):
+        hi = np.minimum(end_offset - offset, 24 * 60)
+        minutes = np.maximum(0.0, np.minimum(hi, school_to) - np.maximum(start, school_from))
+        total = np.where((offset < end_offset) & school_day[kind_of_date[day + d - _FIRST_DAY]], total + minutes, total)
+        offset, start = offset + 24 * 60, 0.0
+    return total
 
 
 def _kept(block: Block, name: str, make: Callable[[], Any]) -> Any:
@@ -336,7 +352,7 @@ def _payment_excerpts(block: Block) -> list[str]:
     # Worded once per distinct (amount as written, currency, item): a game sells a few items at a few prices.
     every = ordered_payments(block)
     order = every.order
-    texts = pc.dictionary_encode(pa.array([block.amounts[row] for row in order.tolist()], pa.binary()))
+    texts = pc.dictionary_encode(pa.array(list(map(block.amounts.__getitem__, order.tolist())), pa.binary()))
     items = pc.dictionary_encode(block.records["recharges"].rows.field("item").take(pa.array(order, pa.int64())))
     amount_of, item_of = texts.indices.to_numpy(), items.indices.fill_null(len(items.dictionary)).to_numpy()
     amounts, names = texts.dictionary.to_pylist(), [*items.dictionary.to_pylist(), None]
@@ -686,7 +702,7 @@ class _Lists:
         self.n_devices, self.n_ips = pay.n_devices.tolist(), pay.n_ips.tolist()
         self.history = pay.history.tolist()
         every = payment_excerpts(block)  # (of all payments: those of the successful ones)
-        self.excerpts = every if len(every) == len(pay.of_every) else [every[k] for k in pay.of_every.tolist()]
+        self.excerpts = every if len(every) == len(pay.of_every) else list(map(every.__getitem__, pay.of_every.tolist()))
         self.s_start, self.s_end, self.s_day = s.start.tolist(), s.end.tolist(), s.day.tolist()
         self.in_school, self.school_minutes = s.in_school.tolist(), s.school_minutes.tolist()
         self.s_clipped = np.bincount(s.case_of[s.clipped], minlength=cases).tolist()
