@@ -54,7 +54,8 @@ STATUSES = ["verified"] * 5 + ["guest", "unverified", "pending", "failed", "已�
 HOLDERS = ["claimed_minor", "guardian", "other_adult", "other_minor", "unknown", "孩子", None]
 OUTCOMES = ["passed", "passed", "failed", "declined", "timeout", "通过", "拒绝"]
 CHANNELS = ["wechat", "alipay", "apple_iap", "微信", "game_card", None]
-FLUENT = ["今天作业好多写不完了怎么办啊", "I think we should push mid lane now", "好", "周末一起上分吧兄弟们冲冲冲"]
+FLUENT = ["今天作业好多写不完了怎么办啊", "I think we should push mid lane now", "好", "周末一起上分吧兄弟们冲冲冲",
+          "this line is long enough that a reference shows only its first fifty-nine characters and an ellipsis"]
 
 
 def real_name_case(rng: random.Random, n: int) -> dict:

@@ -68,7 +68,7 @@ class _Lines:
         cases = len(offsets) - 1
         row_case = rb._case_of(offsets)
         keep = block.accepted[row_case]
-        speaker = rb._by_distinct(rows.field("speaker"), lambda v: columnar._chat_field("speaker", v))
+        speaker = rb.chat_speakers(block)
         other = (speaker != Speaker.account).astype(np.int64)
         self.offsets = offsets.tolist()
         self.n_own = np.bincount(row_case[other == 0], minlength=cases).tolist()

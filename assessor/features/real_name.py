@@ -801,36 +801,44 @@ def _claim_evidence(ctx: _Context) -> None:
             tuple(records), strength=float(len(reasons_en)), value=value))
 
 
-def _fluent_chat_refs(chats: list[Chat], min_chars: int, max_excerpt: int = 60) -> list[RecordRef]:
+def _fluent_chat_refs(chats: list[Chat], min_chars: int) -> list[RecordRef]:
     """The account's own lines of ``min_chars``+ characters (stripped), cited as
     ``record_ref("chats", c, i, at=c.at, excerpt=c.text)`` would, inlined: this runs per chat line
     and a case can cite 100+ of them. Stripping only shortens, so a line already too short is not stripped.
     """
-    cut = max_excerpt - 1
     # Fields read from __dict__, as in _payments: a pydantic attribute read costs ~70 ns.
     return [RecordRef(f"chats/{i}" if (cid := fields["id"]) is None or cid == "" else f"chats/{cid}", fields["at"],
-                      text if len(text) <= max_excerpt else text[:cut] + "…")
+                      chat_excerpt(text))
             for i, c in enumerate(chats)
             if (fields := c.__dict__)["speaker"] == _ACCOUNT and len(text := fields["text"]) >= min_chars
             and len(text.strip()) >= min_chars]
 
 
+def chat_excerpt(text: str, max_excerpt: int = 60) -> str:
+    """A chat line as a reference shows it: cut to ``max_excerpt`` characters with an ellipsis."""
+    return text if len(text) <= max_excerpt else text[:max_excerpt - 1] + "…"
+
+
 # --------------------------------------------------------------------------- face checks
+
+
+_NO_FACE_CHECKS = {"face_check.n_checks": 0.0, "face_check.n_refused": 0.0, "face_check.n_passed": 0.0,
+                   "face_check.payments_after_refusal": 0.0, "face_check.payments_after_pass": 0.0,
+                   "face_check.payments_after_other_pass": 0.0}  # (in the order the features are set)
 
 
 def _face_checks(ctx: _Context) -> None:
     """Count, per payment, the face checks in the window just before it."""
     f = ctx.signals.features
     checks = ctx.case.account.face_checks if ctx.case.account else []
+    if not checks:  # most cases: nothing to count or to match against the payments
+        f.update(_NO_FACE_CHECKS)
+        return
     window = timedelta(minutes=ctx.regs.checks.face_check_window_minutes)
     adult = ctx.regs.civil_code.adult_age
     f["face_check.n_checks"] = float(len(checks))
     f["face_check.n_refused"] = float(sum(c.outcome is not _PASSED for c in checks))
     f["face_check.n_passed"] = float(len(checks)) - f["face_check.n_refused"]
-    if not checks:  # most cases: nothing to match against the payments
-        f["face_check.payments_after_refusal"] = f["face_check.payments_after_pass"] = 0.0
-        f["face_check.payments_after_other_pass"] = 0.0
-        return
     refused_refs: dict[int, RecordRef] = {}
     passed_refs: dict[int, RecordRef] = {}
     other_refs: dict[int, RecordRef] = {}
@@ -1322,15 +1330,18 @@ def forbidden_hours_apply(ctx: _Context, first_session: datetime | None) -> bool
     return first_age is None or first_age < ctx.regs.civil_code.adult_age
 
 
-def add_forbidden_finding(ctx: _Context, paid: list[int], played: list[RecordRef], rules: dict[str, PlayRule]) -> None:
-    """The forbidden-hour features and finding from the payments (positions) and sessions found, and the
-    rules that forbade them (in the order met). Shared with the block path."""
+def add_forbidden_finding(ctx: _Context, paid: list[int], played: list[RecordRef], rules: dict[str, PlayRule],
+                          total: Decimal | None = None) -> None:
+    """The forbidden-hour features and finding from the payments (positions, paying ``total`` when
+    known) and sessions found, and the rules that forbade them (in the order met). Shared with the
+    block path."""
     f = ctx.signals.features
     f["real_name.forbidden_hour_payments"] = float(len(paid))
     f["real_name.forbidden_hour_sessions"] = float(len(played))
     if not paid and not played:
         return
-    total = ctx.payments.total(paid)
+    if total is None:
+        total = ctx.payments.total(paid)
     shown = ctx.holder.masked or "birth date on record"
     in_force = [rules[r] for r in sorted(rules, key=lambda r: rules[r].effective_from)]
     ctx.signals.findings.append(FindingItem(

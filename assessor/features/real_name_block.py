@@ -33,7 +33,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
 from itertools import repeat
-from types import SimpleNamespace
 from typing import Any, overload
 from zoneinfo import ZoneInfo
 
@@ -45,7 +44,7 @@ from assessor.features import recharge_block as rb
 from assessor.features.base import RecordRef, Signals
 from assessor.io import columnar
 from assessor.io.columnar import Block
-from assessor.schema import Holder, RealNameStatus, RechargeStatus
+from assessor.schema import Holder, RealNameStatus, RechargeStatus, Speaker
 
 MAX_CASES = rb.MAX_CASES
 _TZ = ZoneInfo(columnar.ZONE)  # the only zone the reader accepts
@@ -259,9 +258,8 @@ class _Sessions:
         self.day, self.second = _local_days(self.start)
         last = np.where(self.has_end, self.end - 1, self.start)  # the session's last second
         self.last_day, self.last_second = _local_days(last)
-        first_start = np.full(cases, _FAR)
-        np.minimum.at(first_start, self.case_of, self.start)
-        self.first_start = first_start.tolist()
+        self.first_start = np.full(cases, _FAR)  # each case's first start (_FAR: no session)
+        np.minimum.at(self.first_start, self.case_of, self.start)
 
     @cached_property
     def ids(self) -> list[str | None]:
@@ -382,8 +380,20 @@ class _Found:
         at_day = pay.day - rb._FIRST_DAY
         code = windows["code"][at_day]
         inside = (windows["lo"][at_day] <= pay.second) & (pay.second < windows["hi"][at_day])
-        self.forbidden_paid = _ByCase(pay.counted & (age >= 0) & (age < adult) & (pay.posix >= verified_from[case_of])
-                                      & (code != _NO_RULE) & ~inside, case_of, bounds)
+        forbidden_paid = (pay.counted & (age >= 0) & (age < adult) & (pay.posix >= verified_from[case_of])
+                          & (code != _NO_RULE) & ~inside)
+        self.forbidden_paid = _ByCase(forbidden_paid, case_of, bounds)
+        self.forbidden_total = _sum_by_case(forbidden_paid, pay.cny, case_of, cases)
+        # Whether the play rules judge the account (``real_name.forbidden_hours_apply``): verified under a
+        # holder of known birth date, a minor (or not yet born) at its first payment or session.
+        first = sessions.first_start.copy()
+        paying = np.diff(bounds) > 0
+        first[paying] = np.minimum(first[paying], pay.posix[np.asarray(bounds[:-1])[paying]])
+        active = first != _FAR
+        year, month, day = _civil(_local_days(np.where(active, first, 0))[0])
+        first_age = _ages([p.holder.birth if p else None for p in people], np.arange(cases), year, month, day)
+        known = np.array([p is not None and p.holder.birth is not None for p in people], bool)
+        self.forbidden_applies = (verified & known & active & (first_age < adult)).tolist()  # (unborn: _NONE < adult)
         caught, undecided = self._sessions(people, verified_from, adult)
         self.session_caught = caught.tolist()
         self.session_looked = _ByCase(caught | undecided, sessions.case_of, sessions.bounds)
@@ -438,12 +448,11 @@ class _Found:
 
     def forbidden(self, ctx: rn._Context, c: int) -> None:
         """``real_name._forbidden_hours`` for case ``c``."""
-        s, pay = self.sessions, self.pay
-        s_lo, s_hi = s.bounds[c], s.bounds[c + 1]
-        first_session = datetime.fromtimestamp(s.first_start[c], _TZ) if s_hi > s_lo else None
-        if not rn.forbidden_hours_apply(ctx, first_session):
+        if not self.forbidden_applies[c]:
             rn.add_forbidden_finding(ctx, [], [], {})
             return
+        s, pay = self.sessions, self.pay
+        s_lo = s.bounds[c]
         lo = pay.bounds[c]
         paid = self.forbidden_paid.of(c)
         windows = self.windows
@@ -466,7 +475,7 @@ class _Found:
                 rule = clock.rule(start) or (clock.rule(end) if end else None)
                 if rule:
                     rules[rule.id] = rule
-        rn.add_forbidden_finding(ctx, paid, played, rules)
+        rn.add_forbidden_finding(ctx, paid, played, rules, Decimal(self.forbidden_total[c]))
 
 
 def _sum_by_case(mask: np.ndarray, values: np.ndarray, case_of: np.ndarray, cases: int) -> list[int]:
@@ -593,41 +602,41 @@ class _CasePayments(rn._Payments):
 
 
 class _CaseView:
-    """The parts of a ``Case`` the extractor's functions read: the account, and the chat lines
-    (built from the columns only when a claim needs them)."""
+    """The parts of a ``Case`` the extractor's functions read: the account (the rest, the chat lines
+    a claim may cite, is read from the columns by ``_CaseContext``)."""
 
-    __slots__ = ("account", "_block", "_c")
+    __slots__ = ("account",)
 
-    def __init__(self, model: Any, block: Block, c: int) -> None:
+    def __init__(self, model: Any) -> None:
         self.account = model.account
-        self._block, self._c = block, c
-
-    @property
-    def chats(self) -> list[SimpleNamespace]:
-        part = self._block.records["chats"]
-        lo, hi = int(part.offsets[self._c]), int(part.offsets[self._c + 1])
-        rows = part.rows.slice(lo, hi - lo)
-        speakers = [None if v is None else columnar._chat_field("speaker", v)
-                    for v in rows.field("speaker").to_pylist()]
-        at = [None if s == columnar._NO_TIME else datetime.fromtimestamp(s, _TZ)
-              for s in part.instants["at"][lo:hi].tolist()]
-        if None in speakers:  # the schema's default speaker
-            default = columnar._chat_field("speaker", None)
-            speakers = [default if s is None else s for s in speakers]
-        return [SimpleNamespace(id=i, at=a, speaker=s, text=t) for i, a, s, t in
-                zip(rows.field("id").to_pylist(), at, speakers, rows.field("text").to_pylist(), strict=True)]
 
 
 class _CaseContext(rn._Context):
     """The extractor's context for a case of the block."""
 
-    __slots__ = ("guests",)
+    __slots__ = ("guests", "block", "c")
 
     def guest_sessions(self) -> list[tuple[datetime, datetime | None]]:
         return self.guests
 
     def fluent_refs(self, min_chars: int) -> list[RecordRef]:
-        return rn._fluent_chat_refs(self.case.chats, min_chars)
+        """``real_name._fluent_chat_refs`` from the columns (the reader admits only text the schema keeps as it is)."""
+        part = self.block.records["chats"]
+        lo, hi = int(part.offsets[self.c]), int(part.offsets[self.c + 1])
+        rows = part.rows.slice(lo, hi - lo)
+        texts = rows.field("text").to_pylist()
+        fluent = [i for i in np.flatnonzero(rb.chat_speakers(self.block)[lo:hi] == Speaker.account).tolist()
+                  if len(text := texts[i]) >= min_chars and len(text.strip()) >= min_chars]
+        if not fluent:
+            return []
+        ids, at = rows.field("id").to_pylist(), part.instants["at"][lo:hi].tolist()
+        refs = []
+        for i in fluent:
+            key = i if ids[i] is None or ids[i] == "" else ids[i]
+            seconds = at[i]
+            refs.append(RecordRef(f"chats/{key}", None, rn.chat_excerpt(texts[i])) if seconds == columnar._NO_TIME
+                        else RecordRef(f"chats/{key}", seconds, rn.chat_excerpt(texts[i]), _TZ))
+        return refs
 
 
 def _case_signals(k: rn.RealNameKnowledge, block: Block, pay: _Payments, sessions: _Sessions, found: _Found,
@@ -639,11 +648,11 @@ def _case_signals(k: rn.RealNameKnowledge, block: Block, pay: _Payments, session
         warnings.append(_foreign_warning(pay, c))
     warnings.extend(person.warnings)
     real = person.real_name
-    ctx = _CaseContext(case=_CaseView(person.model, block, c), k=k, tz=_TZ, signals=signals, payments=payments,
+    ctx = _CaseContext(case=_CaseView(person.model), k=k, tz=_TZ, signals=signals, payments=payments,
                        times=payments.times, holder=person.holder, holder_label=person.label,
                        holder_is_claimed=person.is_claimed, claimed=person.claimed, status=person.status,
                        verified_at=person.verified_at)
-    ctx.guests = _guest_sessions(sessions, c)
+    ctx.guests, ctx.block, ctx.c = _guest_sessions(sessions, c), block, c
     lo = pay.bounds[c]
     ctx.set_ages((pay.holder_runs.of(c, lo), pay.claimed_runs.of(c, lo)))
     rn.analyse(ctx, real is not None and bool(real.id_number),

@@ -367,6 +367,13 @@ def _payment_excerpts(block: Block) -> list[str]:
     return np.array(shown, object)[which.reshape(-1)].tolist()
 
 
+def chat_speakers(block: Block) -> np.ndarray:
+    """Each chat line's speaker as the schema reads it (an object array over the block's lines), worked
+    out once per block for the chat and real-name block extractors."""
+    return _kept(block, "chat_speakers", lambda: _by_distinct(
+        block.records["chats"].rows.field("speaker"), lambda v: columnar._chat_field("speaker", v)))
+
+
 def file_sessions(block: Block) -> SimpleNamespace:
     """Every accepted case's sessions as the file gives them, in file order: their ``rows``, ``case``,
     ``start`` and ``end`` (POSIX seconds, ``_NO_TIME`` for none), ``ids`` (an array) and ``position``
