@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 
 pytest.importorskip("pyarrow", reason="the columnar reader needs pyarrow (the `distributed` extra)")
 
+import numpy as np  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 from pydantic_core import from_json  # noqa: E402
 
+from assessor.io import columnar  # noqa: E402
 from assessor.io.checks import admits_unchanged, check_case  # noqa: E402
 from assessor.io.columnar import Block, read_block  # noqa: E402
 from assessor.io.reader import _model  # noqa: E402
@@ -343,3 +345,9 @@ def test_each_odd_value_in_a_simulated_dispute_is_read_exactly_or_declined(targe
         holder = case if where == "case" else case[where][-1]
     holder[name] = value
     assert_exact_or_declined([json.dumps(case, ensure_ascii=False).encode()])
+
+
+@given(st.lists(st.integers(min_value=-(2**62), max_value=2**62), max_size=300))
+def test_distinct_keys_are_numpys_unique(keys):
+    array = np.array(keys, dtype=np.int64)
+    assert columnar.distinct(array).tolist() == np.unique(array).tolist()

@@ -76,7 +76,7 @@ class _Lines:
         encoded = pc.dictionary_encode(rows.field("text"))
         texts = encoded.dictionary.to_pylist()
         pair = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) * 2 + other
-        readings, dated = _pair_readings(k, texts, np.unique(pair[keep]).tolist())
+        readings, dated = _pair_readings(k, texts, np.flatnonzero(np.bincount(pair[keep], minlength=2)).tolist())
         says = np.array([reading is not ch._NOTHING for reading in readings], bool)
         at_dated = np.isin(pair, np.array(sorted(dated), np.int64)) & keep if dated else np.zeros(len(pair), bool)
         hit = keep & (says[pair] | at_dated)

@@ -294,9 +294,8 @@ def _windows(k: rn.RealNameKnowledge, days: np.ndarray) -> dict[str, Any]:
     else:
         table = known[1]
     code = table["code"]
-    days = np.unique(days)
     clock = k.play_clock
-    for d in days[code[days - rb._FIRST_DAY] == _UNKNOWN].tolist():
+    for d in columnar.distinct(days[code[days - rb._FIRST_DAY] == _UNKNOWN]).tolist():  # (once warm: none)
         moment = date.fromordinal(d)
         rule, _ = clock.day(moment)
         hours = clock.window(moment)

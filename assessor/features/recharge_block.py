@@ -358,13 +358,13 @@ def _payment_excerpts(block: Block) -> list[str]:
     amounts, names = texts.dictionary.to_pylist(), [*items.dictionary.to_pylist(), None]
     n_currencies, n_items = len(every.currencies), len(names)
     combined = (amount_of.astype(np.int64) * n_currencies + every.currency_code) * n_items + item_of
-    distinct, which = np.unique(combined, return_inverse=True)
+    encoded = pc.dictionary_encode(pa.array(combined))  # (hashing: cheaper here than np.unique's sort)
     shown = []
-    for key in distinct.tolist():
+    for key in encoded.dictionary.to_pylist():
         rest, item = divmod(key, n_items)
         amount, currency = divmod(rest, n_currencies)
         shown.append(payment_excerpt(columnar._decimal(amounts[amount]), every.currencies[currency], names[item]))
-    return np.array(shown, object)[which.reshape(-1)].tolist()
+    return np.array(shown, object)[encoded.indices.to_numpy()].tolist()
 
 
 def chat_speakers(block: Block) -> np.ndarray:
@@ -401,7 +401,7 @@ def _paired_traces(block: Block, f_case: np.ndarray, file_ids: pa.Array) -> list
     less those whose id a file session already has: (case, start, end or NaN, id, device, position, guest)."""
     part = block.records["login_traces"]
     t_case = _case_of(part.offsets)
-    cases_with = np.unique(t_case[block.accepted[t_case]]).tolist()
+    cases_with = np.flatnonzero(np.bincount(t_case[block.accepted[t_case]], minlength=len(block.lines))).tolist()
     if not cases_with:
         return []
     si, bt = part.rows.field("si").to_pylist(), part.rows.field("bt").to_pylist()
@@ -568,7 +568,7 @@ def _spending(k: r.RechargeKnowledge, pay: _Paid, cases: int, out: dict[str, np.
     day0 = int(d_day.min(initial=0))
     span, width = int(d_day.max(initial=0)) - day0 + 1, max(len(names), 1)
     same = (d_case * span + (d_day - day0)) * width + d_item  # one key per (case, day, item)
-    pairs = np.unique(same[d_named]) // (span * width)
+    pairs = columnar.distinct(same[d_named]) // (span * width)
     repeats = np.bincount(d_case[d_named], minlength=cases) - np.bincount(pairs, minlength=cases)
     out["recharge.same_item_repeat_share"] = np.where(n > 0, repeats / n, _NAN)
     member = member_item[d_item] & d_named
@@ -612,7 +612,7 @@ def _history(k: r.RechargeKnowledge, pay: _Paid, s: _Sessions, created: np.ndarr
             return paid
         low = int(month[mask].min())
         span = int(month[mask].max()) - low + 1
-        months = np.bincount(np.unique(pay.case_of[mask] * span + (month[mask] - low)) // span, minlength=cases)
+        months = np.bincount(columnar.distinct(pay.case_of[mask] * span + (month[mask] - low)) // span, minlength=cases)
         return paid / np.maximum(months, 1)
 
     before, during = monthly(history), monthly(pay.dispute)
@@ -638,7 +638,7 @@ def _distinct(keys: pa.Array, case_of: np.ndarray, cases: int) -> np.ndarray:
     ids = pc.dictionary_encode(keys).indices.fill_null(0).to_numpy(zero_copy_only=False)
     given = keys.is_valid().to_numpy(zero_copy_only=False)
     width = int(ids[given].max(initial=0)) + 1 if given.any() else 1
-    return np.bincount(np.unique(case_of[given] * width + ids[given]) // width, minlength=cases)
+    return np.bincount(columnar.distinct(case_of[given] * width + ids[given]) // width, minlength=cases)
 
 
 def _devices(pay: _Paid, s: _Sessions, cases: int, out: dict[str, np.ndarray]) -> None:
