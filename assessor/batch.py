@@ -55,7 +55,10 @@ from assessor.privacy import scrub
 from assessor.process import quieter_gc
 from assessor.schema import Assessment, Band, Case
 
-CHUNK_SIZE = 32  # cases per task: large enough to amortise pickling, small enough to keep memory flat
+# Cases per task: enough for the column path's array work over a block (assessor.batch_columns) and to
+# amortise pickling; a chunk also closes at CHUNK_BYTES of raw lines, so that giant cases keep memory flat.
+CHUNK_SIZE = 256
+CHUNK_BYTES = 16 * 2**20
 IN_FLIGHT_PER_JOB = 2
 
 
@@ -123,8 +126,12 @@ def score_chunk(entries: list[Entry], now: datetime, model: str | None, trust_mo
     rejected case comes back as its :class:`CaseError`; a case the engine chokes on is reported,
     not fatal. The duplicate-id check of unparsed lines is the caller's (it sees all chunks)."""
     engine = load_engine(model, trust_model)
+    columns = _from_columns(engine, entries, now, prior, kind, lang, timezone) if redact else {}
     out: list[Scored | CaseError] = []
-    for entry in entries:
+    for at, entry in enumerate(entries):
+        if at in columns:
+            out.append(columns[at])
+            continue
         if isinstance(entry, UnparsedLine):
             entry = admit_line(entry, timezone)
         case = validate_admitted(entry, now) if isinstance(entry, Admitted) else entry
@@ -141,18 +148,49 @@ def score_chunk(entries: list[Entry], now: datetime, model: str | None, trust_mo
     return out
 
 
-def _scored(engine: Any, case: Case, prior: float, kind: OutputKind, lang: Lang, redact: bool) -> tuple[str, Any]:
-    """(band, payload) of one case."""
+def _from_columns(engine: Any, entries: list[Entry], now: datetime, prior: float, kind: OutputKind, lang: Lang,
+                  timezone: str | None) -> dict[int, Scored]:
+    """The results of the chunk's JSON Lines that the column path scores (assessor.batch_columns), by
+    position in the chunk; the others take the usual path. The same output either way."""
+    lines = [(at, entry.raw) for at, entry in enumerate(entries) if isinstance(entry, UnparsedLine)]
+    if not lines:
+        return {}
+    try:
+        from assessor.batch_columns import scored_cases
+    except ImportError:  # pyarrow (a dependency) not importable here: every case takes the usual path
+        return {}
+    out: dict[int, Scored] = {}
+    found = scored_cases([raw for _, raw in lines], now=now, timezone=timezone)
+    while True:
+        try:
+            k, case, signals = next(found)
+        except StopIteration:
+            break
+        except Exception:  # noqa: BLE001 - a fault in the faster path must not cost a case: the usual path takes the rest
+            break
+        try:
+            band, payload = _scored(engine, case, prior, kind, lang, True, signals)
+        except Exception as exc:  # noqa: BLE001 - as in score_chunk
+            out[lines[k][0]] = Scored(case.case_id, None, None, f"could not be scored (internal error): "
+                                                             f"{type(exc).__name__}: {scrub(str(exc))[:200]}")
+            continue
+        out[lines[k][0]] = Scored(case.case_id, band, payload)
+    return out
+
+
+def _scored(engine: Any, case: Any, prior: float, kind: OutputKind, lang: Lang, redact: bool,
+            signals: Any = None) -> tuple[str, Any]:
+    """(band, payload) of one case (``signals``: its signals, if extracted already)."""
     if kind == "jsonl" and redact:
         # Straight from the engine's data to the JSON line: the same text as from the Assessment,
         # for less than half the cost (see assessment_data_line).
-        data = engine.assessment_data(case, prior=prior, json_times=True)
+        data = engine.assessment_data(case, prior=prior, json_times=True, signals=signals)
         line = assessment_data_line(data)
         if line is not None:
             return Band(data["band"]).value, line
         assessment = Assessment.model_validate(data)
     else:
-        assessment = engine.assess(case, prior=prior)
+        assessment = engine.assess(case, prior=prior, signals=signals)
     if not redact:
         from assessor.render import reveal
 
@@ -318,14 +356,17 @@ def _chunks(items: Iterator[Entry], size: int, now: datetime,
     whatever ``jobs`` is. A case of a table set is validated here: its records' locations point
     into the whole table set, which is not worth sending to a worker."""
     chunk: list[Entry] = []
+    held = 0  # bytes of raw lines in the chunk
     try:
         for item in items:
             if isinstance(item, Admitted) and item.item.locate is not None:
                 item = validate_admitted(item, now)
             chunk.append(item)
-            if len(chunk) >= size:
+            if isinstance(item, UnparsedLine):
+                held += len(item.raw)
+            if len(chunk) >= size or held >= CHUNK_BYTES:
                 yield chunk
-                chunk = []
+                chunk, held = [], 0
     except CaseInputError as exc:  # e.g. a CSV table that breaks part-way: keep what was read
         stopped(exc)
     if chunk:

@@ -247,10 +247,10 @@ class Engine:
 
     # ------------------------------------------------------------------ scoring
 
-    def assess(self, case: Case, *, prior: float = 0.5) -> Assessment:
+    def assess(self, case: Case, *, prior: float = 0.5, signals: CaseSignals | None = None) -> Assessment:
         # Built as plain data and validated in one pass: building each of the hundreds of
         # reasons and record references as a model of its own cost more than scoring.
-        return Assessment.model_validate(self.assessment_data(case, prior=prior))
+        return Assessment.model_validate(self.assessment_data(case, prior=prior, signals=signals))
 
     def assess_many(self, cases: Iterable[Case], *, prior: float = 0.5) -> Iterator[Assessment]:
         for case in cases:

@@ -1,9 +1,9 @@
 """Chat signals of a whole block of cases at once, from its columns (docs/columnar.md).
 
-Not yet on the scoring path: ``assessor`` still runs :func:`assessor.features.chat.extract` on
-each case's models. Like :mod:`assessor.features.recharge_block`, this is the extractor that path
-is meant to move to, with its contract tested now (tests/test_chat_block.py) and its cost
-measured (``benchmarks/extract.py --columnar``).
+``assessor batch`` uses it for the JSON Lines cases the columnar reader accepts
+(:mod:`assessor.batch_columns`); one case on its own still takes :func:`assessor.features.chat.extract`
+on its models. Its contract is tested in tests/test_chat_block.py, its cost measured by
+``benchmarks/extract.py --columnar``.
 
 :func:`iter_block` takes a :class:`assessor.io.columnar.Block` and gives, for each case the
 reader accepted, exactly the :class:`Signals` that ``chat.extract`` gives for that case's models

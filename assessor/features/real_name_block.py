@@ -1,9 +1,9 @@
 """Real-name signals of a whole block of cases at once, from its columns: step 5 of docs/columnar.md.
 
-Not yet on the scoring path: ``assessor`` still runs :func:`assessor.features.real_name.extract`
-on each case's models. Like :mod:`assessor.features.recharge_block`, this is the extractor that
-path is meant to move to, with its contract tested now (tests/test_real_name_block.py) and its
-cost measured (``benchmarks/extract.py --columnar``).
+``assessor batch`` uses it for the JSON Lines cases the columnar reader accepts
+(:mod:`assessor.batch_columns`); one case on its own still takes
+:func:`assessor.features.real_name.extract` on its models. Its contract is tested in
+tests/test_real_name_block.py, its cost measured by ``benchmarks/extract.py --columnar``.
 
 :func:`iter_block` takes a :class:`assessor.io.columnar.Block` and gives, for each of its cases,
 exactly the :class:`Signals` that ``real_name.extract`` gives for that case's models (features

@@ -1,8 +1,9 @@
 """JSON Lines read into columns, validated per column: step 1 of docs/columnar.md.
 
-Not yet on the scoring path: ``assessor`` still validates each line into pydantic models
-(:mod:`assessor.io.reader`). This module is the reader that path is meant to move to, with its
-contract tested now (tests/test_columnar.py) and its cost measured (benchmarks/columnar_read.py).
+``assessor batch`` reads JSON Lines through it (:mod:`assessor.batch_columns`): an accepted case is
+scored from its columns, any other takes the usual reader (:mod:`assessor.io.reader`), which
+validates each line into pydantic models and words every error. Its contract is tested in
+tests/test_columnar.py, its cost measured by benchmarks/columnar_read.py.
 
 :func:`read_block` takes a block of JSON Lines (as :func:`assessor.io.jsonio.unparsed_lines`
 gives them) and reads it with pyarrow's JSON reader into one column per field of each record
