@@ -85,8 +85,7 @@ class _Views:
         self._decimals: dict[bytes, Any] = {}  # each distinct amount as written, read as the schema reads it
         cases = len(block.lines)
         self.chats = np.diff(block.records["chats"].offsets).tolist()
-        traces = rb.trace_sessions(block)  # the sessions the schema pairs from login traces
-        paired = np.bincount(np.array([t[0] for t in traces], np.int64), minlength=cases) if traces else 0
+        paired = np.bincount(rb.trace_sessions(block).case, minlength=cases)  # sessions the schema pairs from traces
         self.sessions = (np.diff(block.records["sessions"].offsets) + paired).tolist()
 
     def case(self, c: int) -> ColumnCase:

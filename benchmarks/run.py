@@ -74,6 +74,7 @@ def write_cases(path: Path, count: int, *, chats: int = CHATS, payments: int = P
                         break
             base = pool[number % len(pool)]
             case = dict(base, case_id=f"BENCH-{number:07d}")
+            case.pop("label", None)  # a dispute file holds no training label
             for key, size in (("recharges", payments), ("chats", chats)):
                 records = base[key]
                 drawn = sorted(rng.choices(range(len(records)), k=size))

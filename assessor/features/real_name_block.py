@@ -239,14 +239,13 @@ class _Sessions:
         case, start, end, ids, position = files.case, files.start, files.end, files.ids, files.position
         guests = np.zeros(len(case), bool)
         paired = rb.trace_sessions(block)
-        if paired:
-            t_case, t_start, t_end, t_id, _, t_position, t_guest = zip(*paired, strict=True)
-            case = np.concatenate([case, np.array(t_case, np.int64)])
-            start = np.concatenate([start, np.array(t_start, np.int64)])
-            end = np.concatenate([end, np.array([columnar._NO_TIME if e != e else int(e) for e in t_end], np.int64)])
-            ids = pa.concat_arrays([ids, pa.array(t_id, pa.string())])
-            position = np.concatenate([position, np.array(t_position, np.int64)])
-            guests = np.concatenate([guests, np.array(t_guest, bool)])
+        if len(paired.case):
+            case = np.concatenate([case, paired.case])
+            start = np.concatenate([start, paired.start])
+            end = np.concatenate([end, paired.end])
+            ids = pa.concat_arrays([ids, paired.ids])
+            position = np.concatenate([position, np.full(len(paired.case), -1)])  # (never shown: they have ids)
+            guests = np.concatenate([guests, paired.guest])
         order = np.argsort(case, kind="stable")  # a case's file sessions, then its traces', each in order
         self.case_of, self.start, self.end = case[order], start[order], end[order]
         self.bounds = np.searchsorted(self.case_of, np.arange(cases + 1)).tolist()

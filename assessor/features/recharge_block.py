@@ -232,15 +232,14 @@ class _Sessions:
         devices = part.rows.field("device_id").take(taken)
         ips = part.rows.field("ip").take(taken)
         paired = trace_sessions(block)
-        if paired:
-            t_case, t_start, t_end, t_id, t_device, t_position, _ = zip(*paired, strict=True)
-            case = np.concatenate([case, np.array(t_case, np.int64)])
-            start = np.concatenate([start, np.array(t_start, np.int64)])
-            end = np.concatenate([end, np.array(t_end, np.float64)])
-            ids = pa.concat_arrays([ids, pa.array(t_id, pa.string())])
-            devices = pa.concat_arrays([devices, pa.array(t_device, pa.string())])
-            ips = pa.concat_arrays([ips, pa.nulls(len(paired), pa.string())])
-            position = np.concatenate([position, np.array(t_position, np.int64)])
+        if len(paired.case):
+            case = np.concatenate([case, paired.case])
+            start = np.concatenate([start, paired.start])
+            end = np.concatenate([end, np.where(paired.end == columnar._NO_TIME, _NAN, paired.end)])
+            ids = pa.concat_arrays([ids, paired.ids])
+            devices = pa.concat_arrays([devices, paired.devices])
+            ips = pa.concat_arrays([ips, pa.nulls(len(paired.case), pa.string())])
+            position = np.concatenate([position, np.full(len(paired.case), -1)])
         order = np.lexsort((np.arange(len(case)), start, case))  # stable by start within each case
         self.case_of, self.start = case[order], start[order]
         self.bounds = np.searchsorted(self.case_of, np.arange(cases + 1))
@@ -390,20 +389,23 @@ def _file_sessions(block: Block) -> SimpleNamespace:
         ids=part.rows.field("id").take(pa.array(f_rows, pa.int64())), position=f_rows - part.offsets[f_case[f_rows]])
 
 
-def trace_sessions(block: Block) -> list[tuple]:
+def trace_sessions(block: Block) -> SimpleNamespace:
     """``_paired_traces`` of the block's file sessions, worked out once per block."""
     files = file_sessions(block)
     return _kept(block, "trace_sessions", lambda: _paired_traces(block, files.case, files.ids))
 
 
-def _paired_traces(block: Block, f_case: np.ndarray, file_ids: pa.Array) -> list[tuple]:
+def _paired_traces(block: Block, f_case: np.ndarray, file_ids: pa.Array) -> SimpleNamespace:
     """The sessions the schema pairs from each accepted case's login traces (``sessions_from_login_traces``),
-    less those whose id a file session already has: (case, start, end or NaN, id, device, position, guest)."""
+    less those whose id a file session already has, as columns: ``case``, ``start`` and ``end`` (POSIX
+    seconds, ``_NO_TIME`` for none), ``ids`` and ``devices`` (string arrays), ``guest``. (A trace session
+    always has an id, so its position in the case's list is never shown.)"""
     part = block.records["login_traces"]
     t_case = _case_of(part.offsets)
     cases_with = np.flatnonzero(np.bincount(t_case[block.accepted[t_case]], minlength=len(block.lines))).tolist()
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [])  # case, start, end, id, device, guest
     if not cases_with:
-        return []
+        return _trace_columns(*columns)
     si, bt = part.rows.field("si").to_pylist(), part.rows.field("bt").to_pylist()
     di, ot = part.rows.field("di").to_pylist(), part.instants["ot"].tolist()
     ct = part.rows.field("ct").to_pylist()
@@ -412,7 +414,7 @@ def _paired_traces(block: Block, f_case: np.ndarray, file_ids: pa.Array) -> list
     known_ids = file_ids.filter(pa.array(wanted)).to_pylist()
     for c, rid in zip(f_case[wanted].tolist(), known_ids, strict=True):
         known_by_case.setdefault(c, set()).add(rid)
-    out: list[tuple] = []
+    t_case, t_start, t_end, t_id, t_device, t_guest = columns
     for c in cases_with:
         lo, hi = int(part.offsets[c]), int(part.offsets[c + 1])
         paired: list[tuple[int, int | None]] = []  # (login row, logout row)
@@ -431,10 +433,20 @@ def _paired_traces(block: Block, f_case: np.ndarray, file_ids: pa.Array) -> list
             rid = f"trace-{si[login] or datetime.fromtimestamp(ot[login], _TZ).strftime('%Y%m%d%H%M%S')}"
             if rid in known:
                 continue
-            # (A trace session always has an id, so its position in the case's list is never shown.)
-            out.append((c, ot[login], _NAN if logout is None else float(ot[logout]), rid, di[login], -1,
-                        ct[login] == 2))
-    return out
+            t_case.append(c)
+            t_start.append(ot[login])
+            t_end.append(columnar._NO_TIME if logout is None else ot[logout])
+            t_id.append(rid)
+            t_device.append(di[login])
+            t_guest.append(ct[login] == 2)
+    return _trace_columns(*columns)
+
+
+def _trace_columns(case: list[int], start: list[int], end: list[int], ids: list[str], devices: list[str | None],
+                   guest: list[bool]) -> SimpleNamespace:
+    return SimpleNamespace(case=np.array(case, np.int64), start=np.array(start, np.int64), end=np.array(end, np.int64),
+                           ids=pa.array(ids, pa.string()), devices=pa.array(devices, pa.string()),
+                           guest=np.array(guest, bool))
 
 
 def _created(block: Block) -> tuple[np.ndarray, np.ndarray]:
