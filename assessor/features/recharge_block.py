@@ -728,8 +728,15 @@ class _Lists:
         # The disputed payments of each case, and those each evidence item may cite.
         dispute, flags = pay.dispute, pay.flags
         self.dispute = _Hits(dispute, pay.bounds)
-        self.when = [(code, _Hits(dispute & ((flags & bit) != 0), pay.bounds))
-                     for bit, _, _, code in r._WHEN_NAMES]
+        # Each time-of-payment item's disputed payments by case, what they paid (whole yuan: exact in any
+        # order), and which items each case has any of, as bits (most cases have a few).
+        self.when, present = [], np.zeros(cases, np.int64)
+        for k, (bit, _, _, code) in enumerate(r._WHEN_NAMES):
+            hit = dispute & ((flags & bit) != 0)
+            paid = np.bincount(pay.case_of[hit], weights=pay.cny[hit], minlength=cases)
+            present |= (np.bincount(pay.case_of[hit], minlength=cases) > 0).astype(np.int64) << k
+            self.when.append((code, _Hits(hit, pay.bounds), paid.tolist()))
+        self.when_present = present.tolist()
         self.burst = _Hits(dispute & pay.in_burst, pay.bounds)
         night = dispute & ((flags & r._NIGHT_BIT) != 0)
         self.night = np.bincount(pay.case_of[night], minlength=cases).tolist()
@@ -806,11 +813,10 @@ class _CaseEvidence:
 
     def timing(self) -> None:
         lists, c, texts = self.lists, self.c, self.k.data.evidence
-        total = lists.total[c]
-        for code, hits_of in lists.when:
-            hits = hits_of.of(c)
-            if hits and code in texts:
-                paid = self.paid(hits)
+        total, present = lists.total[c], lists.when_present[c]
+        for k, (code, hits_of, paid_by_case) in enumerate(lists.when):
+            if present >> k & 1 and code in texts:
+                hits, paid = hits_of.of(c), paid_by_case[c]
                 self.evidence(code, self.pay_refs(hits), n=len(hits), amount=paid,
                               share=paid / total if total > 0 else None)
 
