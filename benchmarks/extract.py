@@ -25,7 +25,11 @@ Two mixes of records (``--mix``):
 - ``samples``: records drawn from the six hand-written sample cases, whose chat is dense with
   evidence (almost every line hits the lexicon): the hardest case for the chat extractor.
 
-    python benchmarks/extract.py [--cases 10000] [--mix simulated|samples] [--seed 0] [--columnar]
+``--batch-gc`` times everything, the floor too, under the garbage collector's settings that
+``assessor batch`` runs with (``assessor.process.quieter_gc``: what is loaded frozen, the youngest
+generation collected every 20,000 allocations instead of 700).
+
+    python benchmarks/extract.py [--cases 10000] [--mix simulated|samples] [--seed 0] [--columnar] [--batch-gc]
 """
 
 from __future__ import annotations
@@ -96,10 +100,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--columnar", action="store_true",
                         help="also time the signals from columns")
+    parser.add_argument("--batch-gc", action="store_true",
+                        help="time everything, the floor too, under the garbage-collector settings `assessor batch` "
+                             "runs with (assessor.process.quieter_gc)")
     args = parser.parse_args()
     for extract in EXTRACTORS.values():  # load lexicons, rules and calendars outside the timing
         extract(Case.model_validate({"case_id": "warm-up"}))
     warm_dates()
+    if args.batch_gc:
+        from assessor.process import quieter_gc
+
+        quieter_gc()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.jsonl"
         size = (simulated_mix if args.mix == "simulated" else sample_mix)(args.cases, args.seed, path)
@@ -124,7 +135,8 @@ def main() -> None:
                 n += 1
         columnar = on_columns(path) if args.columnar else None
     total = sum(spent.values())
-    print(f"{n} cases ({args.mix} mix), {PAYMENTS} payments and {CHATS} chat lines each, {size / 2**20:.1f} MiB")
+    print(f"{n} cases ({args.mix} mix), {PAYMENTS} payments and {CHATS} chat lines each, {size / 2**20:.1f} MiB"
+          + (", the batch's garbage-collector settings" if args.batch_gc else ""))
     print(f"json.loads floor:   {floor:7.2f} s  {n / floor:8.0f} cases/s")
     for name, seconds in spent.items():
         print(f"  {name:<16}{seconds:7.2f} s  {n / seconds:8.0f} cases/s  ({seconds / floor:.2f}x floor)")

@@ -234,6 +234,24 @@ def test_sessions_at_the_edges_of_age_verification_and_the_rules_get_the_extract
     assert played == [["sessions/s0"], ["sessions/s0"], ["sessions/s1"], ["sessions/s0"], ["sessions/s0"]]
 
 
+def test_a_verification_a_fraction_of_a_second_after_a_payment_leaves_it_unverified():
+    # Payments and sessions are read to the second; a verification time may carry a fraction. A payment
+    # in the same second but before it was made unverified (not judged by the caps), as the extractor says.
+    cases = []
+    for verified in ("2023-03-18T23:00:00.5", "2023-03-18T23:00:00.999999", "2023-03-18T22:59:59.5",
+                     "2023-03-18T23:00:00"):
+        case = minor("2010-03-15", [("2023-03-18T23:00:00", "2023-03-18T23:30:00")], verified_at=verified)
+        case["case_id"] += verified
+        case["recharges"] = [{"id": "p", "at": "2023-03-18T23:00:00", "amount": 648},
+                             {"id": "q", "at": "2023-03-18T23:00:01", "amount": 100}]
+        cases.append(case)
+    lines = [json.dumps(case).encode() + b"\n" for case in cases]
+    given_, accepted, _ = check(lines)
+    assert given_ == accepted == len(cases)
+    (block,) = read_block(list(enumerate(lines, start=1)), now=NOW)
+    assert [s.features["real_name.single_cap_excess_cny"] for s in extract_block(block)] == [50.0, 50.0, 648.0, 648.0]
+
+
 def test_face_checks_a_fraction_of_a_second_from_the_window_s_edges_get_the_extractors_signals():
     # Payments at whole seconds (the reader's), 30 minutes apart (the window), face checks at fractions:
     # a check half a second after a payment is not before it, and a window ending half a second after a

@@ -156,8 +156,10 @@ def _midnight(d: date | None, default: int) -> int:
     return default if d is None else (d.toordinal() - _EPOCH_DAY) * _DAY - columnar._OFFSET
 
 
-def _posix(moment: datetime | None, default: int) -> int:
-    return default if moment is None else int(moment.timestamp())
+def _from_second(moment: datetime | None, default: int) -> int:
+    """The first whole POSIX second at or after ``moment``: a payment or session (whole seconds, the
+    reader's) is at or after ``moment`` exactly when it is at or after this second."""
+    return default if moment is None else -((_EPOCH - moment) // _SECOND)
 
 
 class _Payments:
@@ -328,7 +330,7 @@ class _Found:
         cases = len(people)
         adult = regs.civil_code.adult_age
         verified = np.array([p is not None and p.status == RealNameStatus.verified for p in people], bool)
-        verified_from = np.array([_posix(p.verified_at if p else None, _NEVER) for p in people], np.int64)
+        verified_from = np.array([_from_second(p.verified_at if p else None, _NEVER) for p in people], np.int64)
         case_of, age = pay.case_of, pay.holder_age
         windows = _windows(k, np.concatenate([pay.day, sessions.day, sessions.last_day]))
         self.windows = windows
