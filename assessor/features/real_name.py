@@ -590,16 +590,17 @@ def extract(case: Case, knowledge: RealNameKnowledge | None = None) -> Signals:
     return signals
 
 
-def analyse(ctx: _Context, id_given: bool, caps: Callable[[_Context], None] | None = None,
+def analyse(ctx: _Context, id_given: bool, *, claim: Callable[[_Context], None] | None = None,
+            guest: Callable[[_Context], None] | None = None, caps: Callable[[_Context], None] | None = None,
             forbidden: Callable[[_Context], None] | None = None) -> None:
     """Every feature, item and finding of a case whose context is built (its runs and positions set),
-    in the extractor's order. ``caps`` and ``forbidden`` stand in for the cap and forbidden-hour
-    findings (the block path works those out over a whole block)."""
+    in the extractor's order. ``claim``, ``guest``, ``caps`` and ``forbidden`` stand in for those
+    steps (the block path decides them, or part of them, over a whole block)."""
     _identity_features(ctx, id_given)
     _holder_evidence(ctx)
-    _claim_evidence(ctx)
+    (claim or _claim_evidence)(ctx)
     _face_checks(ctx)
-    _guest_finding(ctx)
+    (guest or _guest_finding)(ctx)
     (caps or _cap_findings)(ctx)
     (forbidden or _forbidden_hours)(ctx)
 

@@ -27,6 +27,7 @@ extractor's own functions (``real_name.analyse``), on a case view whose payment 
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -188,7 +189,8 @@ class _Payments:
         self.keys = every.keys
         self.excerpts = rb.payment_excerpts(block)  # (shared with the recharge block path)
         self.counted_list = self.counted.tolist()
-        self.disputed = rows.field("disputed").fill_null(True).to_numpy(zero_copy_only=False)[order].tolist()
+        self.disputed_array = rows.field("disputed").fill_null(True).to_numpy(zero_copy_only=False)[order]
+        self.disputed = self.disputed_array.tolist()
         self.posix_list = posix.tolist()
         self._rows = rows
         self._amounts = block.amounts
@@ -397,6 +399,50 @@ class _Found:
         caught, undecided = self._sessions(people, verified_from, adult)
         self.session_caught = caught.tolist()
         self.session_looked = _ByCase(caught | undecided, sessions.case_of, sessions.bounds)
+        self._claims(regs, people, cases)
+        # Nothing a guest or an unverified user paid to judge (``real_name._guest_finding``'s first test):
+        # verified, no payment before the verification time, no guest login session.
+        unverified = np.array([(p.status if p else RealNameStatus.unknown) in regs.not_verified_statuses
+                               for p in people], bool)
+        first_paid = np.full(cases, _FAR)
+        first_paid[paying] = pay.posix[np.asarray(bounds[:-1])[paying]]
+        late = (verified_from != _NEVER) & (first_paid < verified_from)
+        self.no_guest_finding = (~unverified & ~late & ~np.array(sessions.has_guest, bool)).tolist()
+
+    def _claims(self, regs: rn.Regulations, people: list[_Identity | None], cases: int) -> None:
+        """The cases whose claim check (``real_name._claim_evidence``) can only give its features: no
+        claimed birth date or no payment to judge; or none of the judged payments made before the
+        birth or at an adult age, the first at an age the check finds plausible. Their share of
+        payments at an adult age (NaN without a birth date or a payment, else 0.0)."""
+        pay = self.pay
+        case_of = pay.case_of
+        disputed = pay.counted & pay.disputed_array
+        judged = np.where((np.bincount(case_of[disputed], minlength=cases) > 0)[case_of], disputed, pay.counted)
+        has_birth = np.array([p is not None and p.claimed.birth is not None for p in people], bool)
+        n_judged = np.bincount(case_of[judged], minlength=cases)
+        age = pay.claimed_age
+        odd = judged & ((age == _NONE) | (age >= regs.civil_code.adult_age)
+                        | ((age >= 0) & (age < regs.checks.implausible_below_age)))
+        any_odd = np.bincount(case_of[odd], minlength=cases) > 0
+        self.claim_simple = (~has_birth | (n_judged == 0) | ~any_odd).tolist()
+        self.claim_share = np.where(has_birth & (n_judged > 0), 0.0, math.nan).tolist()
+
+    def claim(self, ctx: rn._Context, c: int) -> None:
+        """``real_name._claim_evidence`` for case ``c``: its features only, when decided over the block."""
+        if not self.claim_simple[c]:
+            rn._claim_evidence(ctx)
+            return
+        f = ctx.signals.features
+        f["real_name.claim_implausible_age"] = 0.0
+        f["claim.not_minor_at_payment"] = 0.0
+        f["claim.adult_payment_share"] = self.claim_share[c]
+
+    def guest(self, ctx: rn._Context, c: int) -> None:
+        """``real_name._guest_finding`` for case ``c``, when there is anything to judge."""
+        if self.no_guest_finding[c]:
+            ctx.signals.features["real_name.unverified_paid_cny"] = 0.0
+        else:
+            rn._guest_finding(ctx)
 
     def _sessions(self, people: list[_Identity | None], verified_from: np.ndarray,
                   adult: int) -> tuple[np.ndarray, np.ndarray]:
@@ -655,8 +701,9 @@ def _case_signals(k: rn.RealNameKnowledge, block: Block, pay: _Payments, session
     ctx.guests, ctx.block, ctx.c = _guest_sessions(sessions, c), block, c
     lo = pay.bounds[c]
     ctx.set_ages((pay.holder_runs.of(c, lo), pay.claimed_runs.of(c, lo)))
-    rn.analyse(ctx, real is not None and bool(real.id_number),
-               caps=lambda ctx: found.caps(ctx, c), forbidden=lambda ctx: found.forbidden(ctx, c))
+    rn.analyse(ctx, real is not None and bool(real.id_number), claim=lambda ctx: found.claim(ctx, c),
+               guest=lambda ctx: found.guest(ctx, c), caps=lambda ctx: found.caps(ctx, c),
+               forbidden=lambda ctx: found.forbidden(ctx, c))
     return signals
 
 
