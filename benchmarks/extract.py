@@ -12,8 +12,8 @@ Knowledge is loaded before any timing, and every date's calendar answers are wor
 (``warm_dates``), for every path alike.
 
 ``--columnar`` also times the three extractors over the file read into columns (docs/columnar.md:
-``assessor.features.recharge_block``, ``real_name_block`` and ``chat_block``, not yet on the
-scoring path): blocks of 256 lines read by
+``assessor.features.recharge_block``, ``real_name_block`` and ``chat_block``, what ``assessor
+batch`` runs for the JSON Lines cases the column reader accepts): blocks of 256 lines read by
 ``assessor.io.columnar.read_block`` (not timed, as validation is not), then each case's signals,
 exactly those of the extractor, yielded one case at a time. A case a block path leaves to the
 usual path is timed on the usual extractor.
