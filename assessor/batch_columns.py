@@ -79,8 +79,10 @@ class _Views:
         self.block = block
         self.offsets = payments.offsets.tolist()
         self.ids = rows.field("id").to_pylist()
-        self.currency = rb._by_distinct(rows.field("currency"), lambda v: columnar._recharge_field("currency", v))
-        self.status = rb._by_distinct(rows.field("status"), lambda v: columnar._recharge_field("status", v))
+        # Currency and status as the block extractors read them (in time order), put back in file order.
+        every = rb.ordered_payments(block)
+        self.currency, self.status = np.empty(len(rows), object), np.empty(len(rows), object)
+        self.currency[every.order], self.status[every.order] = every.currency, every.status
         self.disputed = rows.field("disputed").fill_null(True).to_numpy(zero_copy_only=False).tolist()
         self._decimals: dict[bytes, Any] = {}  # each distinct amount as written, read as the schema reads it
         cases = len(block.lines)
