@@ -135,17 +135,19 @@ def score_chunk(entries: list[Entry], now: datetime, model: str | None, trust_mo
         if isinstance(entry, UnparsedLine):
             entry = admit_line(entry, timezone)
         case = validate_admitted(entry, now) if isinstance(entry, Admitted) else entry
-        if isinstance(case, CaseError):
-            out.append(case)
-            continue
-        try:
-            band, payload = _scored(engine, case, prior, kind, lang, redact)
-        except Exception as exc:  # noqa: BLE001 - one broken case must not sink a batch of thousands
-            out.append(Scored(case.case_id, None, None, f"could not be scored (internal error): "
-                                                         f"{type(exc).__name__}: {scrub(str(exc))[:200]}"))
-            continue
-        out.append(Scored(case.case_id, band, payload))
+        out.append(case if isinstance(case, CaseError) else _score_one(engine, case, prior, kind, lang, redact))
     return out
+
+
+def _score_one(engine: Any, case: Any, prior: float, kind: OutputKind, lang: Lang, redact: bool,
+               signals: Any = None) -> Scored:
+    """One case's result; a case the engine chokes on is reported, not fatal."""
+    try:
+        band, payload = _scored(engine, case, prior, kind, lang, redact, signals)
+    except Exception as exc:  # noqa: BLE001 - one broken case must not sink a batch of thousands
+        return Scored(case.case_id, None, None, f"could not be scored (internal error): "
+                                                f"{type(exc).__name__}: {scrub(str(exc))[:200]}")
+    return Scored(case.case_id, band, payload)
 
 
 def _from_columns(engine: Any, entries: list[Entry], now: datetime, prior: float, kind: OutputKind, lang: Lang,
@@ -168,13 +170,7 @@ def _from_columns(engine: Any, entries: list[Entry], now: datetime, prior: float
             break
         except Exception:  # noqa: BLE001 - a fault in the faster path must not cost a case: the usual path takes the rest
             break
-        try:
-            band, payload = _scored(engine, case, prior, kind, lang, True, signals)
-        except Exception as exc:  # noqa: BLE001 - as in score_chunk
-            out[lines[k][0]] = Scored(case.case_id, None, None, f"could not be scored (internal error): "
-                                                             f"{type(exc).__name__}: {scrub(str(exc))[:200]}")
-            continue
-        out[lines[k][0]] = Scored(case.case_id, band, payload)
+        out[lines[k][0]] = _score_one(engine, case, prior, kind, lang, True, signals)
     return out
 
 
