@@ -19,10 +19,11 @@ A whole block is left to the usual path when the knowledge breaks an assumption 
 
 The work per payment and per session is done over the whole block: each payment's local date
 and time of day, both people's ages, the play window of its date, the month's running total,
-and which payments and sessions the caps and the play rules catch. What is left per case is the
-case's identity (its ID numbers, read once each) and the items that fire. Those run through the
-extractor's own functions (``real_name.analyse``), on a case view whose payment times become
-``datetime`` objects only when one is read.
+which payments and sessions the caps and the play rules catch and what they sum to by case and
+by month, and which cases the claim check and the guest finding can only give their features
+for. What is left per case is the case's identity (its ID numbers, read once each) and the items
+that fire. Those run through the extractor's own functions (``real_name.analyse``), on a case
+view whose payment times become ``datetime`` objects only when one is read.
 """
 
 from __future__ import annotations
