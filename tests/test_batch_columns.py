@@ -130,3 +130,16 @@ def test_a_chunk_closes_at_its_byte_budget(tmp_path, monkeypatch):
     summary = run_batch(path, tmp_path / "out.jsonl")
     assert summary.scored == 30 and sum(map(len, sizes)) == 30 and len(sizes) > 1
     assert all(sum(chunk[:-1]) < 40_000 for chunk in sizes)  # closed by the line that reached the budget
+
+
+def test_without_pyarrow_every_case_takes_the_usual_path(tmp_path, monkeypatch, taken):
+    import sys
+
+    source = disputes(tmp_path)
+    with_columns = run_batch(source, tmp_path / "columns.jsonl")
+    assert taken[0] > 0
+    taken[0] = 0
+    monkeypatch.setitem(sys.modules, "assessor.batch_columns", None)  # (its import then raises ImportError)
+    summary = run_batch(source, tmp_path / "plain.jsonl")
+    assert taken[0] == 0 and summary.scored == with_columns.scored
+    assert filecmp.cmp(tmp_path / "plain.jsonl", tmp_path / "columns.jsonl", shallow=False)
