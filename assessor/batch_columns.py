@@ -1,6 +1,6 @@
 """The batch's column path: a chunk of JSON Lines scored from its columns (docs/columnar.md).
 
-:func:`scored_from_columns` reads the chunk's raw lines into columns
+:func:`scored_cases` reads the chunk's raw lines into columns
 (:func:`assessor.io.columnar.read_block`), gives each case the reader accepts its signals from
 the three block extractors (``real_name_block``, ``chat_block``, ``recharge_block``, each the
 same signals as its extractor gives on the case's models), and scores it with the engine from a
@@ -16,16 +16,17 @@ simulated disputes, the samples and the hostile-input corpus).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
 
 import numpy as np
 
 from assessor.engine import CaseSignals
 from assessor.features import chat_block, real_name_block, recharge_block
-from assessor.features import recharge_block as rb
 from assessor.io import columnar
 from assessor.io.columnar import Block
-from assessor.schema import Case
+from assessor.schema import Case, RechargeStatus
 
 
 class Payment(NamedTuple):
@@ -33,8 +34,8 @@ class Payment(NamedTuple):
 
     id: str | None
     currency: str
-    status: Any
-    amount: Any
+    status: RechargeStatus
+    amount: Decimal
     disputed: bool
 
 
@@ -50,7 +51,7 @@ class ColumnCase:
         self.recharges, self.chats, self.sessions = recharges, range(chats), range(sessions)
 
 
-def scored_cases(lines: Sequence[bytes], *, now: Any, timezone: str | None = None
+def scored_cases(lines: Sequence[bytes], *, now: datetime, timezone: str | None = None
                  ) -> Iterator[tuple[int, ColumnCase, CaseSignals]]:
     """(position in ``lines``, the case, its signals) for each case the column path scores, in order."""
     for block in columnar.read_block(list(enumerate(lines)), timezone=timezone, now=now):
@@ -80,14 +81,14 @@ class _Views:
         self.offsets = payments.offsets.tolist()
         self.ids = rows.field("id").to_pylist()
         # Currency and status as the block extractors read them (in time order), put back in file order.
-        every = rb.ordered_payments(block)
+        every = recharge_block.ordered_payments(block)
         self.currency, self.status = np.empty(len(rows), object), np.empty(len(rows), object)
         self.currency[every.order], self.status[every.order] = every.currency, every.status
         self.disputed = rows.field("disputed").fill_null(True).to_numpy(zero_copy_only=False).tolist()
-        self._decimals: dict[bytes, Any] = {}  # each distinct amount as written, read as the schema reads it
+        self._decimals: dict[bytes, Decimal] = {}  # each distinct amount as written, read as the schema reads it
         cases = len(block.lines)
         self.chats = np.diff(block.records["chats"].offsets).tolist()
-        paired = np.bincount(rb.trace_sessions(block).case, minlength=cases)  # sessions the schema pairs from traces
+        paired = np.bincount(recharge_block.trace_sessions(block).case, minlength=cases)  # sessions the schema pairs from traces
         self.sessions = (np.diff(block.records["sessions"].offsets) + paired).tolist()
 
     def case(self, c: int) -> ColumnCase:
