@@ -389,9 +389,10 @@ class _Found:
         self.forbidden_total = _sum_by_case(forbidden_paid, pay.cny, case_of, cases)
         # Whether the play rules judge the account (``real_name.forbidden_hours_apply``): verified under a
         # holder of known birth date, a minor (or not yet born) at its first payment or session.
-        first = sessions.first_start.copy()
         paying = np.diff(bounds) > 0
-        first[paying] = np.minimum(first[paying], pay.posix[np.asarray(bounds[:-1])[paying]])
+        first_paid = np.full(cases, _FAR)  # each case's first payment (any status), _FAR for none
+        first_paid[paying] = pay.posix[np.asarray(bounds[:-1])[paying]]
+        first = np.minimum(sessions.first_start, first_paid)
         active = first != _FAR
         year, month, day = _civil(_local_days(np.where(active, first, 0))[0])
         first_age = _ages([p.holder.birth if p else None for p in people], np.arange(cases), year, month, day)
@@ -402,11 +403,9 @@ class _Found:
         self.session_looked = _ByCase(caught | undecided, sessions.case_of, sessions.bounds)
         self._claims(regs, people, cases)
         # Nothing a guest or an unverified user paid to judge (``real_name._guest_finding``'s first test):
-        # verified, no payment before the verification time, no guest login session.
+        # a status the rules count as verified, no payment before the verification time, no guest session.
         unverified = np.array([(p.status if p else RealNameStatus.unknown) in regs.not_verified_statuses
                                for p in people], bool)
-        first_paid = np.full(cases, _FAR)
-        first_paid[paying] = pay.posix[np.asarray(bounds[:-1])[paying]]
         late = (verified_from != _NEVER) & (first_paid < verified_from)
         self.no_guest_finding = (~unverified & ~late & ~np.array(sessions.has_guest, bool)).tolist()
 
@@ -640,7 +639,7 @@ class _CasePayments(rn._Payments):
         """As the extractor's, on the POSIX seconds (whole: the reader's): from the first second at
         or after ``start`` to the last at or before ``end``."""
         posix = self.times.posix
-        return range(bisect_left(posix, -((_EPOCH - start) // _SECOND)), bisect_right(posix, (end - _EPOCH) // _SECOND))
+        return range(bisect_left(posix, _from_second(start, 0)), bisect_right(posix, (end - _EPOCH) // _SECOND))
 
     def channel(self, i: int) -> Any:
         if self._channels is None:
